@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/bankguard/bankguard/profile"
+	"github.com/bankguard/bankguard/sdk"
+)
+
+type headerFlags []string
+
+func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
+func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
+
+// callCmd returns 0 for a 2xx/3xx response with a valid or no bank signature,
+// 1 for a 4xx/5xx response or an invalid bank signature, 2 if no call was made.
+func callCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("call", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	profilePath := fs.String("profile", "bankguard-data/demo/profile.json", "target profile `file`")
+	appID := fs.String("app", "", "App_ID to call as (default: the profile's first app)")
+	data := fs.String("data", "", "request `body` (JSON), or @file")
+	user := fs.String("user", "", "bank user to act for (needs the authorization server)")
+	verbose := fs.Bool("v", false, "print request and response headers")
+	var headers headerFlags
+	fs.Var(&headers, "H", "extra request `header` (Name: value), repeatable")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: bankguard call [--profile FILE] [--app APP_ID] [--data BODY] [-H 'Name: value'] [-v] METHOD URL")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 2 {
+		fs.Usage()
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "bankguard call: "+format+"\n", a...)
+		return 2
+	}
+	if *user != "" {
+		return fail("--user needs user authorization, which this version of the gateway does not provide yet")
+	}
+	p, err := profile.Load(*profilePath)
+	if err != nil {
+		return fail("%v (start the sandbox with 'go run ./cmd/bankguard demo', or pass --profile)", err)
+	}
+	if *appID == "" {
+		*appID = p.Apps[0].AppID
+	}
+	client, err := p.Client(ctx, *appID)
+	if err != nil {
+		return fail("%v", err)
+	}
+	body, err := requestBody(*data)
+	if err != nil {
+		return fail("%v", err)
+	}
+	method, target := strings.ToUpper(pos[0]), p.URL(pos[1])
+	req, err := sdk.NewRequest(ctx, method, target, body)
+	if err != nil {
+		return fail("%v", err)
+	}
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok {
+			return fail("-H %q: want 'Name: value'", h)
+		}
+		req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	app, _ := p.App(*appID)
+	fmt.Fprintf(stderr, "> %s %s  (app %s, keyid %s, %s)\n", method, target, app.AppID, client.KeyID, client.Signer.Alg())
+	resp, err := client.Do(req)
+	if resp == nil {
+		return fail("%v", err)
+	}
+	if *verbose {
+		printHeaders(stderr, ">", req.Header)
+	}
+	fmt.Fprintf(stderr, "< %s  X-Request-Id: %s\n", resp.Status, resp.Header.Get("X-Request-Id"))
+	if *verbose {
+		printHeaders(stderr, "<", resp.Header)
+	}
+	code := 0
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "< bank signature: INVALID — do not trust this response: %v\n", err)
+		code = 1
+	case resp.BankSignature != nil:
+		fmt.Fprintf(stderr, "< bank signature: verified (keyid %s, %s)\n", resp.BankSignature.KeyID, resp.BankSignature.Alg)
+	default:
+		fmt.Fprintln(stderr, "< bank signature: none (A1 APIs are not signed)")
+	}
+	if resp.StatusCode >= 400 {
+		code = 1
+	}
+	writeBody(stdout, resp.Body)
+	return code
+}
+
+func requestBody(data string) ([]byte, error) {
+	if data == "" {
+		return nil, nil
+	}
+	if name, ok := strings.CutPrefix(data, "@"); ok {
+		return os.ReadFile(name)
+	}
+	return []byte(data), nil
+}
+
+func printHeaders(w io.Writer, prefix string, h http.Header) {
+	for k, vs := range h {
+		for _, v := range vs {
+			fmt.Fprintf(w, "%s %s: %s\n", prefix, k, v)
+		}
+	}
+}
+
+// writeBody pretty-prints JSON and copies anything else as it is.
+func writeBody(w io.Writer, b []byte) {
+	var out bytes.Buffer
+	if json.Indent(&out, b, "", "  ") == nil {
+		out.WriteByte('\n')
+		w.Write(out.Bytes())
+		return
+	}
+	w.Write(b)
+}

@@ -1,0 +1,282 @@
+// Package config reads bankguard's declarative YAML configuration. It is
+// strict: unknown fields are refused, and so is any secret. Secrets and
+// private keys live in files of the data directory or in the environment;
+// the configuration only names those files (T/PCAC 0008-2020 3.3.4, 9.2.2).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/bankguard/bankguard/gateway/signature"
+	"github.com/bankguard/bankguard/httpsig"
+	"github.com/bankguard/bankguard/registry"
+)
+
+// File is the configuration file.
+type File struct {
+	// DataDir holds the store and generated keys (relative paths are relative to the file).
+	DataDir string `yaml:"data_dir"`
+	// MasterKeyFile names the master key file; BANKGUARD_MASTER_KEY overrides it.
+	MasterKeyFile string `yaml:"master_key_file"`
+	// BankCode is the 6-character bank code of U_API_IDs.
+	BankCode string `yaml:"bank_code"`
+	// InterfaceVersion is what the connectivity check (GET /v1/ping) reports.
+	InterfaceVersion string `yaml:"interface_version"`
+
+	Gateway         Listener            `yaml:"gateway"`
+	Admin           Listener            `yaml:"admin"`
+	Limits          Limits              `yaml:"limits"`
+	Signature       signature.Config    `yaml:"signature"`
+	ResponseSigning []SigningKey        `yaml:"response_signing"`
+	Upstreams       map[string]Upstream `yaml:"upstreams"`
+	APIs            []APISource         `yaml:"apis"`
+
+	// dir is the directory of the file, for relative paths.
+	dir string
+}
+
+// Listener is an HTTPS listener.
+type Listener struct {
+	Addr string `yaml:"addr"`
+	TLS  TLS    `yaml:"tls"`
+	// AllowedClients lists the client certificate subject common names that
+	// may use the admin listener.
+	AllowedClients []string `yaml:"allowed_clients"`
+}
+
+// TLS names the listener's certificate files.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile, if set, verifies client certificates against these CAs.
+	// Without it, client certificates are accepted only by exact match with
+	// the one registered for the app.
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Limits bound requests.
+type Limits struct {
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+}
+
+// SigningKey is a bank response-signing key. The private key is read from
+// PrivateKeyFile; only the newest valid key signs, all are published.
+type SigningKey struct {
+	KeyID          string    `yaml:"key_id"`
+	Alg            string    `yaml:"alg"`
+	PrivateKeyFile string    `yaml:"private_key_file"`
+	NotBefore      time.Time `yaml:"not_before"`
+	NotAfter       time.Time `yaml:"not_after"`
+}
+
+// Upstream is a backend. URL "builtin:sandbox" runs the demo bank in process.
+type Upstream struct {
+	URL     string        `yaml:"url"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// BuiltinSandbox is the upstream URL of the in-process sandbox bank.
+const BuiltinSandbox = "builtin:sandbox"
+
+// APISource is an OpenAPI document whose operations (each with an
+// x-bankguard block) are published, served by Upstream.
+type APISource struct {
+	// OpenAPI is a file, or "builtin:sandbox" for the sandbox bank's document.
+	OpenAPI  string `yaml:"openapi"`
+	Upstream string `yaml:"upstream"`
+}
+
+// Load reads and validates a configuration file.
+func Load(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	f, err := Parse(b, filepath.Base(path))
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	f.dir = abs
+	return f, nil
+}
+
+// Parse decodes and validates configuration bytes; name is used in errors.
+func Parse(b []byte, name string) (*File, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", name, err)
+	}
+	if err := refuseSecrets(&root, name); err != nil {
+		return nil, err
+	}
+	f := &File{}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(f); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", name, err)
+	}
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// Path resolves a path from the file against the file's directory.
+func (f *File) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) || strings.HasPrefix(p, "builtin:") {
+		return p
+	}
+	return filepath.Join(f.dir, p)
+}
+
+// SetDir sets the directory relative paths are resolved against.
+func (f *File) SetDir(dir string) { f.dir = dir }
+
+// Validate checks the configuration and fills in defaults.
+func (f *File) Validate() error {
+	var errs []error
+	if f.DataDir == "" {
+		errs = append(errs, errors.New("data_dir is required"))
+	}
+	if len(f.BankCode) != 6 || strings.ToUpper(f.BankCode) != f.BankCode {
+		errs = append(errs, errors.New("bank_code must be 6 upper-case characters (the first 6 of the JR/T 0124 institution code)"))
+	}
+	if f.InterfaceVersion == "" {
+		f.InterfaceVersion = "1.0.0"
+	}
+	errs = append(errs, f.Gateway.validate("gateway", false))
+	if f.Admin.Addr != "" {
+		errs = append(errs, f.Admin.validate("admin", true))
+	}
+	errs = append(errs, f.Limits.validate(), f.Signature.Validate())
+	if len(f.ResponseSigning) == 0 {
+		errs = append(errs, errors.New("response_signing: at least one key is required (A2 responses are signed)"))
+	}
+	for i, k := range f.ResponseSigning {
+		if k.KeyID == "" || k.PrivateKeyFile == "" || !httpsig.Supported(k.Alg) || httpsig.Symmetric(k.Alg) {
+			errs = append(errs, fmt.Errorf("response_signing[%d]: key_id, private_key_file and an asymmetric alg are required", i))
+		}
+	}
+	for name, u := range f.Upstreams {
+		if u.URL == BuiltinSandbox {
+			continue
+		}
+		pu, err := url.Parse(u.URL)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			errs = append(errs, fmt.Errorf("upstreams.%s.url must be an http(s) URL or %s", name, BuiltinSandbox))
+		}
+	}
+	if len(f.APIs) == 0 {
+		errs = append(errs, errors.New("apis: at least one OpenAPI document is required"))
+	}
+	for i, a := range f.APIs {
+		if a.OpenAPI == "" {
+			errs = append(errs, fmt.Errorf("apis[%d].openapi is required", i))
+		}
+		if _, ok := f.Upstreams[a.Upstream]; !ok {
+			errs = append(errs, fmt.Errorf("apis[%d].upstream %q is not defined under upstreams", i, a.Upstream))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (l *Listener) validate(name string, admin bool) error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(l.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("%s.addr must be host:port", name))
+	}
+	if l.TLS.CertFile == "" || l.TLS.KeyFile == "" {
+		errs = append(errs, fmt.Errorf("%s.tls.cert_file and key_file are required (the gateway speaks TLS only)", name))
+	}
+	if admin && (l.TLS.ClientCAFile == "" || len(l.AllowedClients) == 0) {
+		errs = append(errs, fmt.Errorf("%s: tls.client_ca_file and allowed_clients are required (operators authenticate with client certificates)", name))
+	}
+	return errors.Join(errs...)
+}
+
+func (l *Limits) validate() error {
+	if l.MaxBodyBytes == 0 {
+		l.MaxBodyBytes = 1 << 20
+	}
+	defaults := []struct {
+		d   *time.Duration
+		def time.Duration
+	}{{&l.ReadHeaderTimeout, 5 * time.Second}, {&l.ReadTimeout, 30 * time.Second},
+		{&l.WriteTimeout, 60 * time.Second}, {&l.IdleTimeout, 120 * time.Second}}
+	for _, d := range defaults {
+		if *d.d == 0 {
+			*d.d = d.def
+		}
+	}
+	if l.MaxBodyBytes < 1024 || l.MaxBodyBytes > 64<<20 {
+		return errors.New("limits.max_body_bytes must be between 1 KiB and 64 MiB")
+	}
+	return nil
+}
+
+// APIID returns the U_API_ID of an API the gateway provides itself.
+func (f *File) APIID(level registry.Level, category, seq string) string {
+	return registry.APIID{BankCode: f.BankCode, Level: level, Category: category, Sequence: seq}.String()
+}
+
+// secretName matches field names that would hold a secret.
+var secretName = regexp.MustCompile(`(?i)(secret|passw(or)?d|passphrase|private_?key|api_?key|token|master_?key|credential|hmac_?key)`)
+
+// fileSuffix marks fields that name a file or variable rather than hold a value.
+var fileSuffix = regexp.MustCompile(`(?i)_(file|path|env|dir)$`)
+
+// refuseSecrets walks the YAML tree and refuses secrets in it, naming the
+// field and line but never the value.
+func refuseSecrets(root *yaml.Node, name string) error {
+	var walk func(n *yaml.Node, path string) error
+	walk = func(n *yaml.Node, path string) error {
+		switch n.Kind {
+		case yaml.DocumentNode, yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := path
+				if n.Kind == yaml.SequenceNode {
+					p = fmt.Sprintf("%s[%d]", path, i)
+				}
+				if err := walk(c, p); err != nil {
+					return err
+				}
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := strings.TrimPrefix(path+"."+k.Value, ".")
+				if v.Kind == yaml.ScalarNode && v.Value != "" && secretName.MatchString(k.Value) && !fileSuffix.MatchString(k.Value) {
+					return fmt.Errorf("config: %s:%d: %s holds a secret; secrets are never read from the configuration file — put it in a file with mode 0600 and name the file (%s_file), or use the environment", name, v.Line, p, k.Value)
+				}
+				if err := walk(v, p); err != nil {
+					return err
+				}
+			}
+		case yaml.ScalarNode:
+			if strings.Contains(n.Value, "PRIVATE KEY-----") {
+				return fmt.Errorf("config: %s:%d: %s holds a private key; keys are never read from the configuration file — put it in a file with mode 0600 and name the file", name, n.Line, path)
+			}
+		}
+		return nil
+	}
+	return walk(root, "")
+}

@@ -1,0 +1,82 @@
+package demo
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+
+	"path/filepath"
+
+	"github.com/bankguard/bankguard/config"
+	"github.com/bankguard/bankguard/httpsig"
+	"github.com/bankguard/bankguard/profile"
+	"github.com/bankguard/bankguard/sandbox"
+)
+
+// WriteProfile writes the assessor profile of the running demo to
+// DIR/demo/profile.json and returns its path. gatewayURL and adminURL are
+// where the demo listens; users are the sandbox bank's customers.
+func WriteProfile(dir, gatewayURL, adminURL string, cfg *config.File, users []sandbox.User) (string, error) {
+	demoDir := filepath.Join(dir, "demo")
+	rel := func(name string) string { return filepath.Join("..", name) }
+	p := &profile.Profile{
+		Schema: profile.Schema,
+		Target: profile.Target{
+			BaseURL: gatewayURL, CACert: rel(caCert),
+			AdminURL: adminURL, AdminClientCert: rel(adminCert), AdminClientKey: rel(adminKey),
+		},
+		BankKeys: profile.BankKeys{URL: "/.well-known/bankguard/keys"},
+	}
+	for _, app := range Apps {
+		pa := profile.App{AppID: app.ID, Name: app.Name, Level: app.Level.String(), Status: string(app.Status)}
+		cred := profile.Credential{KeyID: app.KeyID(), Alg: app.Alg}
+		appDir := filepath.Join("apps", app.ID)
+		if httpsig.Symmetric(app.Alg) {
+			cred.SecretFile = filepath.Join(appDir, "secret")
+		} else {
+			cred.PrivateKeyFile = filepath.Join(appDir, "signing-key.pem")
+		}
+		if app.ClientCert {
+			pa.ClientCert, pa.ClientKey = filepath.Join(appDir, "client.pem"), filepath.Join(appDir, "client-key.pem")
+		}
+		pa.Credentials = []profile.Credential{cred}
+		p.Apps = append(p.Apps, pa)
+	}
+	for _, u := range users {
+		pu := profile.User{Username: u.ID}
+		for _, a := range u.Accounts {
+			pu.Accounts = append(pu.Accounts, a.ID)
+		}
+		p.Users = append(p.Users, pu)
+	}
+	if len(users) < 2 || len(users[0].Accounts) == 0 || len(users[1].Accounts) == 0 {
+		return "", fmt.Errorf("demo: the sandbox needs two users with accounts")
+	}
+	own, other := users[0].Accounts[0].ID, users[1].Accounts[0].ID
+	transfer, _ := json.Marshal(map[string]string{
+		"from_account_id": own, "to_card_number": users[1].Accounts[0].CardNumber,
+		"to_name": users[1].Name, "amount": "1.00", "currency": "CNY", "memo": "bankguard assessor probe",
+	})
+	ep := func(method, path, app string) *profile.Endpoint {
+		return &profile.Endpoint{Method: method, Path: path, App: app}
+	}
+	p.Endpoints = profile.Endpoints{
+		Ping:              ep("GET", "/v1/ping", "demo-a1-hmac"),
+		A1Read:            ep("GET", "/v1/products", "demo-a1-hmac"),
+		A2Read:            ep("GET", "/v1/accounts/"+url.PathEscape(own)+"/balance", "demo-a2-sm2"),
+		A2Transfer:        &profile.Endpoint{Method: "POST", Path: "/v1/transfers", App: "demo-a2-ecdsa", Body: transfer},
+		InvalidParameter:  ep("GET", "/v1/products?page_size=100000", "demo-a1-hmac"),
+		OtherUserResource: ep("GET", "/v1/accounts/"+url.PathEscape(other)+"/balance", "demo-a2-sm2"),
+		Terminated:        ep("GET", "/v1/loyalty-points", "demo-a2-sm2"),
+		Deprecated:        ep("GET", "/v1/exchange-rates", "demo-a1-hmac"),
+		PersonalData:      ep("GET", "/v1/accounts", "demo-a2-sm2"),
+	}
+	if err := p.Validate(); err != nil {
+		return "", fmt.Errorf("demo: generated profile is invalid: %w", err)
+	}
+	path := filepath.Join(demoDir, "profile.json")
+	if err := p.Write(path); err != nil {
+		return "", err
+	}
+	return path, nil
+}

@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/bankguard/bankguard/problem"
+	"github.com/bankguard/bankguard/registry"
+)
+
+// Admin is the operators' HTTP API. Operators authenticate with a client
+// certificate (the admin listener requires one) whose subject common name is
+// in the allow-list.
+type Admin struct {
+	Store          registry.Store
+	Gateway        *Gateway
+	AllowedClients []string
+	Logger         *slog.Logger
+}
+
+// appView is an app as the admin API shows it: no key material.
+type appView struct {
+	ID            string             `json:"app_id"`
+	Name          string             `json:"name"`
+	Status        registry.AppStatus `json:"status"`
+	HasClientCert bool               `json:"has_client_certificate"`
+	CreatedAt     time.Time          `json:"created_at"`
+	UpdatedAt     time.Time          `json:"updated_at"`
+}
+
+// Handler returns the admin routes.
+func (a *Admin) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /admin/v1/apps", a.guard(a.listApps))
+	mux.Handle("POST /admin/v1/apps/{app_id}/status", a.guard(a.setAppStatus))
+	mux.Handle("POST /admin/v1/reload", a.guard(a.reloadRegistry))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, "", problem.New(problem.NotFound, "no admin endpoint at this path"))
+	})
+	return mux
+}
+
+// guard lets only allowed operators through and renders errors.
+func (a *Admin) guard(h func(w http.ResponseWriter, r *http.Request) (string, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := NewRequestID(time.Now())
+		w.Header().Set("X-Request-Id", id)
+		operator, err := a.operator(r)
+		if err == nil {
+			var action string
+			action, err = h(w, r)
+			if action != "" && err == nil {
+				a.Logger.Info("admin action", "txn_id", id, "operator", operator, "action", action)
+			}
+		}
+		if err != nil {
+			a.Logger.Info("admin request refused", "txn_id", id, "operator", operator, "err", err)
+			problem.Write(w, id, err)
+		}
+	})
+}
+
+func (a *Admin) operator(r *http.Request) (string, error) {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
+		return "", problem.New(problem.SignatureMissing, "the admin API needs an operator client certificate").WithStatus(http.StatusUnauthorized)
+	}
+	cn := r.TLS.VerifiedChains[0][0].Subject.CommonName
+	if !slices.Contains(a.AllowedClients, cn) {
+		return cn, problem.New(problem.APINotGranted, "this certificate is not an operator of this gateway")
+	}
+	return cn, nil
+}
+
+func (a *Admin) listApps(w http.ResponseWriter, r *http.Request) (string, error) {
+	apps, err := a.Store.Apps(r.Context())
+	if err != nil {
+		return "", err
+	}
+	out := make([]appView, 0, len(apps))
+	for _, app := range apps {
+		out = append(out, appView{ID: app.ID, Name: app.Name, Status: app.Status,
+			HasClientCert: len(app.ClientCertPEM) > 0, CreatedAt: app.CreatedAt, UpdatedAt: app.UpdatedAt})
+	}
+	return "", writeJSON(w, map[string]any{"apps": out})
+}
+
+func (a *Admin) setAppStatus(w http.ResponseWriter, r *http.Request) (string, error) {
+	var req struct {
+		Status registry.AppStatus `json:"status"`
+		Reason string             `json:"reason"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || !req.Status.Valid() {
+		return "", problem.New(problem.RequestInvalid, `body must be {"status": "active"|"suspended"|"pending"|"exited", "reason": "…"}`)
+	}
+	id := r.PathValue("app_id")
+	if err := a.Store.SetAppStatus(r.Context(), id, req.Status); err != nil {
+		if errors.Is(err, registry.ErrNotFound) {
+			return "", problem.New(problem.NotFound, "no such application")
+		}
+		return "", err
+	}
+	if err := a.Gateway.Reload(r.Context()); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("app %s status %s (%s)", id, req.Status, req.Reason), writeJSON(w, map[string]any{"app_id": id, "status": req.Status})
+}
+
+func (a *Admin) reloadRegistry(w http.ResponseWriter, r *http.Request) (string, error) {
+	if err := a.Gateway.Reload(r.Context()); err != nil {
+		return "", err
+	}
+	return "reload", writeJSON(w, map[string]string{"status": "reloaded"})
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err = w.Write(append(b, '\n'))
+	return err
+}

@@ -1,0 +1,191 @@
+// Package gateway assembles bankguard's API service layer (接口服务层): the TLS
+// listeners, the pipeline of stages each request passes through, and the
+// proxy to the bank's backends. pipeline.go is the one place the stages are
+// ordered.
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bankguard/bankguard/gateway/bankkeys"
+	"github.com/bankguard/bankguard/gateway/proxy"
+	"github.com/bankguard/bankguard/gateway/signature"
+	"github.com/bankguard/bankguard/gateway/stage"
+	"github.com/bankguard/bankguard/httpsig"
+	"github.com/bankguard/bankguard/registry"
+)
+
+// Options configure a Gateway.
+type Options struct {
+	// Store is where apps, credentials and APIs are read from on (re)load.
+	Store registry.Reader
+	// Nonces is the replay store shared by every gateway node.
+	Nonces signature.Nonces
+	// BankKeys sign A2 responses.
+	BankKeys *bankkeys.Set
+	// Upstreams are the backends by name.
+	Upstreams map[string]proxy.Upstream
+	// Transport carries backend requests (nil means proxy.NewTransport()).
+	Transport http.RoundTripper
+	// Signature is the request-signature policy.
+	Signature signature.Config
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64
+	// InterfaceVersion is reported by the connectivity check.
+	InterfaceVersion string
+	// Builtin APIs served by the gateway itself (the connectivity check).
+	Builtin []registry.API
+	Logger  *slog.Logger
+	// Now is the clock (nil means time.Now).
+	Now func() time.Time
+}
+
+// Gateway is the request pipeline over a snapshot of the registry.
+type Gateway struct {
+	opts    Options
+	log     *slog.Logger
+	proxy   *proxy.Proxy
+	current atomic.Pointer[snapshot]
+	reload  sync.Mutex
+}
+
+// New returns a Gateway and loads the registry once.
+func New(ctx context.Context, opts Options) (*Gateway, error) {
+	if opts.Store == nil || opts.Nonces == nil || opts.BankKeys == nil {
+		return nil, errors.New("gateway: store, nonces and bank keys are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Transport == nil {
+		opts.Transport = proxy.NewTransport()
+	}
+	if err := opts.Signature.Validate(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{opts: opts, log: opts.Logger, proxy: proxy.New(opts.Upstreams, opts.Transport, opts.Logger)}
+	if err := g.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Reload reads the registry and swaps in a new pipeline. Requests in flight
+// finish on the old one.
+func (g *Gateway) Reload(ctx context.Context) error {
+	g.reload.Lock()
+	defer g.reload.Unlock()
+	s, err := g.load(ctx)
+	if err != nil {
+		return fmt.Errorf("gateway: reload: %w", err)
+	}
+	g.current.Store(s)
+	g.log.Info("registry loaded", "apps", s.apps, "credentials", len(s.keys), "apis", len(s.apis))
+	return nil
+}
+
+// snapshot is an immutable view of the registry with the pipeline built on it.
+type snapshot struct {
+	keys     keyring
+	apis     []*registry.API
+	apps     int
+	pipeline stage.Handler
+}
+
+// keyring implements signature.Keys.
+type keyring map[string]*signature.Key
+
+func (k keyring) Key(id string) (*signature.Key, bool) {
+	key, ok := k[id]
+	return key, ok
+}
+
+func (g *Gateway) load(ctx context.Context) (*snapshot, error) {
+	apps, err := g.opts.Store.Apps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := g.opts.Store.Credentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := g.opts.Store.APIs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{keys: keyring{}, apps: len(apps)}
+	byID := map[string]*registry.App{}
+	thumbs := map[string][]byte{}
+	for i := range apps {
+		a := &apps[i]
+		byID[a.ID] = a
+		if len(a.ClientCertPEM) > 0 {
+			sum, err := certThumbprint(a.ClientCertPEM)
+			if err != nil {
+				// Fail closed: without its certificate the app cannot pass A2 checks.
+				g.log.Error("app client certificate unreadable; A2 calls will be refused", "app_id", a.ID, "err", err)
+				sum = []byte("unreadable")
+			}
+			thumbs[a.ID] = sum
+		}
+	}
+	for i := range creds {
+		c := &creds[i]
+		app := byID[c.AppID]
+		if app == nil {
+			continue
+		}
+		v, err := verifier(c)
+		if err != nil {
+			g.log.Error("credential unusable; skipped", "keyid", c.KeyID, "app_id", c.AppID, "err", err)
+			continue
+		}
+		s.keys[c.KeyID] = &signature.Key{Credential: c, App: app, Verifier: v, ClientCert: thumbs[app.ID]}
+	}
+	for i := range g.opts.Builtin {
+		s.apis = append(s.apis, &g.opts.Builtin[i])
+	}
+	for i := range stored {
+		s.apis = append(s.apis, &stored[i])
+	}
+	if s.pipeline, err = g.pipeline(ctx, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func verifier(c *registry.Credential) (httpsig.Verifier, error) {
+	if httpsig.Symmetric(c.Alg) {
+		return httpsig.NewVerifier(c.Alg, c.Secret)
+	}
+	pub, err := httpsig.ParsePublicKeyPEM(c.PublicKeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	return httpsig.NewVerifier(c.Alg, pub)
+}
+
+func certThumbprint(pemBytes []byte) ([]byte, error) {
+	block, _ := pem.Decode(pemBytes)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, errors.New("not a PEM certificate")
+	}
+	if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(block.Bytes)
+	return sum[:], nil
+}

@@ -1,0 +1,73 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/bankguard/bankguard/gateway/body"
+	"github.com/bankguard/bankguard/gateway/lifecycle"
+	"github.com/bankguard/bankguard/gateway/respsign"
+	"github.com/bankguard/bankguard/gateway/route"
+	"github.com/bankguard/bankguard/gateway/signature"
+	"github.com/bankguard/bankguard/gateway/stage"
+	"github.com/bankguard/bankguard/gateway/validate"
+	"github.com/bankguard/bankguard/problem"
+)
+
+// pipeline orders the stages. A request passes them top to bottom:
+//
+//	route      method + path → API                     404, 405
+//	respsign   A2: sign the response, errors included
+//	lifecycle  terminated → 410; deprecated → headers
+//	body       read once, bounded; media type          413, 415
+//	signature  RFC 9421 + RFC 9530, level, replay      401, 403
+//	validate   OpenAPI parameters and body             400
+//	final      built-in API or proxy to the backend    502, 503, 504
+func (g *Gateway) pipeline(ctx context.Context, s *snapshot) (stage.Handler, error) {
+	table, err := route.NewTable(s.apis)
+	if err != nil {
+		return nil, err
+	}
+	ops := map[string]*validate.Operation{}
+	for _, api := range s.apis {
+		op, err := validate.Compile(ctx, api)
+		if err != nil {
+			return nil, err
+		}
+		ops[api.ID] = op
+		if !strings.HasPrefix(api.Upstream, builtinPrefix) && !g.proxy.Has(api.Upstream) {
+			return nil, fmt.Errorf("api %s: upstream %q is not configured", api.ID, api.Upstream)
+		}
+	}
+	mediaTypes := func(apiID string) []string {
+		if op := ops[apiID]; op != nil {
+			return op.MediaTypes()
+		}
+		return nil
+	}
+	return stage.Chain(stage.HandlerFunc(g.final),
+		&route.Handler{Table: table},
+		&respsign.Handler{Keys: g.opts.BankKeys, Now: g.opts.Now},
+		lifecycle.Handler{},
+		&body.Handler{Limit: g.opts.MaxBodyBytes, MediaTypes: mediaTypes},
+		&signature.Handler{Config: g.opts.Signature, Keys: s.keys, Nonces: g.opts.Nonces, Now: g.opts.Now},
+		&validate.Handler{Operations: ops},
+	), nil
+}
+
+const builtinPrefix = "builtin:"
+
+// final serves the API: the gateway's own, or the backend's through the proxy.
+func (g *Gateway) final(w http.ResponseWriter, r *http.Request) error {
+	api := stage.FromContext(r.Context()).API
+	if api == nil {
+		return problem.Wrap(errors.New("no api matched"), problem.Internal, "the request could not be processed")
+	}
+	if api.Upstream == BuiltinPing {
+		return g.ping(w, r)
+	}
+	return g.proxy.ServeHTTP(w, r, api.Upstream)
+}

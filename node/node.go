@@ -1,0 +1,288 @@
+// Package node runs one bankguard node from a configuration file: the store,
+// the gateway with its admin API, and (for the sandbox) the demo bank. Both
+// `bankguard serve` and `bankguard demo` start a node; so do the end-to-end
+// tests and the benchmarks.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bankguard/bankguard/config"
+	"github.com/bankguard/bankguard/gateway"
+	"github.com/bankguard/bankguard/gateway/bankkeys"
+	"github.com/bankguard/bankguard/gateway/proxy"
+	"github.com/bankguard/bankguard/httpsig"
+	"github.com/bankguard/bankguard/registry"
+	"github.com/bankguard/bankguard/sandbox"
+	"github.com/bankguard/bankguard/secret"
+	"github.com/bankguard/bankguard/store/memory"
+	"github.com/bankguard/bankguard/store/sqlite"
+)
+
+// DatabaseFile is the embedded store's file name in the data directory.
+const DatabaseFile = "bankguard.db"
+
+// SandboxSeed seeds the built-in sandbox bank's data.
+const SandboxSeed = 20200904
+
+// Options tune how a node runs.
+type Options struct {
+	// Plaintext serves the gateway over plain HTTP (development only).
+	Plaintext bool
+	Logger    *slog.Logger
+}
+
+// Node is a running bankguard node.
+type Node struct {
+	Gateway *gateway.Gateway
+	// Sandbox is the built-in demo bank, if the configuration uses it.
+	Sandbox *sandbox.Bank
+	// GatewayAddr and AdminAddr are where the node listens.
+	GatewayAddr, AdminAddr net.Addr
+
+	done    chan error
+	cleanup []func()
+}
+
+// Start builds and starts a node; it returns once the listeners accept
+// connections. The node stops when ctx is cancelled; Wait reports how.
+func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	n = &Node{done: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			n.close()
+		}
+	}()
+	key, err := secret.Load(cfg.Path(cfg.MasterKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	dataDir := cfg.Path(cfg.DataDir)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dataDir, DatabaseFile), key)
+	if err != nil {
+		return nil, err
+	}
+	n.cleanup = append(n.cleanup, func() { st.Close() })
+	upstreams, err := n.upstreams(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := syncAPIs(ctx, st, cfg); err != nil {
+		return nil, err
+	}
+	keys, err := loadBankKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	gw, err := gateway.New(ctx, gateway.Options{
+		Store:            st,
+		Nonces:           memory.NewNonces(0, nil),
+		BankKeys:         keys,
+		Upstreams:        upstreams,
+		Signature:        cfg.Signature,
+		MaxBodyBytes:     cfg.Limits.MaxBodyBytes,
+		InterfaceVersion: cfg.InterfaceVersion,
+		Builtin:          []registry.API{gateway.PingAPI(cfg.BankCode)},
+		Logger:           log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.Gateway = gw
+	srv, err := server(cfg, o, gw, st, log)
+	if err != nil {
+		return nil, err
+	}
+	ready := make(chan struct{})
+	srv.Ready = func(g, a net.Addr) {
+		n.GatewayAddr, n.AdminAddr = g, a
+		close(ready)
+	}
+	go func() {
+		err := srv.Run(ctx)
+		n.close()
+		n.done <- err
+	}()
+	select {
+	case <-ready:
+		return n, nil
+	case err := <-n.done:
+		n.done <- err
+		if err == nil {
+			err = errors.New("node: stopped before it was ready")
+		}
+		return nil, err
+	}
+}
+
+// Wait blocks until the node has stopped and returns why.
+func (n *Node) Wait() error {
+	err := <-n.done
+	n.done <- err
+	return err
+}
+
+func (n *Node) close() {
+	for i := len(n.cleanup) - 1; i >= 0; i-- {
+		n.cleanup[i]()
+	}
+	n.cleanup = nil
+}
+
+// upstreams resolves the configured backends, starting the built-in sandbox
+// on a loopback port if it is used.
+func (n *Node) upstreams(cfg *config.File, log *slog.Logger) (map[string]proxy.Upstream, error) {
+	out := map[string]proxy.Upstream{}
+	for name, u := range cfg.Upstreams {
+		target := u.URL
+		if u.URL == config.BuiltinSandbox {
+			addr, err := n.startSandbox(log)
+			if err != nil {
+				return nil, err
+			}
+			target = "http://" + addr
+		}
+		pu, err := url.Parse(target)
+		if err != nil {
+			return nil, fmt.Errorf("node: upstream %s: %w", name, err)
+		}
+		out[name] = proxy.Upstream{URL: pu, Timeout: u.Timeout}
+	}
+	return out, nil
+}
+
+func (n *Node) startSandbox(log *slog.Logger) (string, error) {
+	if n.Sandbox != nil {
+		return "", errors.New("node: the built-in sandbox may back one upstream only")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("node: sandbox: %w", err)
+	}
+	n.Sandbox = sandbox.New(sandbox.Options{Seed: SandboxSeed})
+	srv := &http.Server{Handler: n.Sandbox, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(l)
+	n.cleanup = append(n.cleanup, func() { srv.Close() })
+	log.Info("sandbox bank listening", "addr", l.Addr().String())
+	return l.Addr().String(), nil
+}
+
+// syncAPIs imports the configured OpenAPI documents into the registry.
+func syncAPIs(ctx context.Context, st registry.Writer, cfg *config.File) error {
+	for i, src := range cfg.APIs {
+		var doc []byte
+		if src.OpenAPI == config.BuiltinSandbox {
+			doc = sandbox.OpenAPI()
+		} else {
+			b, err := os.ReadFile(cfg.Path(src.OpenAPI))
+			if err != nil {
+				return fmt.Errorf("node: apis[%d]: %w", i, err)
+			}
+			doc = b
+		}
+		apis, err := registry.ImportOpenAPI(ctx, doc, src.Upstream)
+		if err != nil {
+			return fmt.Errorf("node: apis[%d] (%s): %w", i, src.OpenAPI, err)
+		}
+		for _, a := range apis {
+			if err := st.PutAPI(ctx, a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func loadBankKeys(cfg *config.File) (*bankkeys.Set, error) {
+	var keys []bankkeys.Key
+	for _, k := range cfg.ResponseSigning {
+		b, err := secret.ReadPrivateFile(cfg.Path(k.PrivateKeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("node: response signing key %s: %w", k.KeyID, err)
+		}
+		priv, err := httpsig.ParsePrivateKeyPEM(b)
+		if err != nil {
+			return nil, fmt.Errorf("node: response signing key %s: %w", k.KeyID, err)
+		}
+		signer, err := httpsig.NewSigner(k.Alg, priv)
+		if err != nil {
+			return nil, fmt.Errorf("node: response signing key %s: %w", k.KeyID, err)
+		}
+		keys = append(keys, bankkeys.Key{KeyID: k.KeyID, Signer: signer, Public: priv.Public(), NotBefore: k.NotBefore, NotAfter: k.NotAfter})
+	}
+	return bankkeys.NewSet(keys)
+}
+
+func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store, log *slog.Logger) (*gateway.Server, error) {
+	gwTLS, err := listenerTLS(cfg, cfg.Gateway.TLS, false)
+	if err != nil {
+		return nil, fmt.Errorf("node: gateway TLS: %w", err)
+	}
+	srv := &gateway.Server{
+		Gateway:           gw,
+		GatewayAddr:       cfg.Gateway.Addr,
+		GatewayTLS:        gwTLS,
+		Plaintext:         o.Plaintext,
+		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Limits.ReadTimeout,
+		WriteTimeout:      cfg.Limits.WriteTimeout,
+		IdleTimeout:       cfg.Limits.IdleTimeout,
+		Logger:            log,
+	}
+	if cfg.Admin.Addr != "" {
+		if srv.AdminTLS, err = listenerTLS(cfg, cfg.Admin.TLS, true); err != nil {
+			return nil, fmt.Errorf("node: admin TLS: %w", err)
+		}
+		srv.AdminAddr = cfg.Admin.Addr
+		srv.Admin = (&gateway.Admin{Store: st, Gateway: gw, AllowedClients: cfg.Admin.AllowedClients, Logger: log}).Handler()
+	}
+	return srv, nil
+}
+
+func listenerTLS(cfg *config.File, t config.TLS, admin bool) (*tls.Config, error) {
+	keyPEM, err := secret.ReadPrivateFile(cfg.Path(t.KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	certPEM, err := os.ReadFile(cfg.Path(t.CertFile))
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	var pool *x509.CertPool
+	if t.ClientCAFile != "" {
+		b, err := os.ReadFile(cfg.Path(t.ClientCAFile))
+		if err != nil {
+			return nil, err
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", t.ClientCAFile)
+		}
+	}
+	if admin {
+		return gateway.AdminTLS(cert, pool), nil
+	}
+	return gateway.ServerTLS(cert, pool), nil
+}

@@ -1,0 +1,114 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// Extension is the OpenAPI operation extension that makes an operation a
+// published API:
+//
+//	x-bankguard:
+//	  api_id: OPC999990201010100000001   # U_API_ID
+//	  level: A2                          # A1 | A2
+//	  status: active                     # active | deprecated | terminated
+//	  deprecated_at: 2026-09-01T00:00:00Z
+//	  sunset: 2027-06-30T00:00:00Z
+//	  successor: https://…               # documentation of the replacement
+//	  terminated_at: 2026-06-30T00:00:00Z
+//	  notice: "…"                        # what callers of a terminated API are told
+const Extension = "x-bankguard"
+
+type extension struct {
+	APIID        string    `json:"api_id"`
+	Level        Level     `json:"level"`
+	Status       APIStatus `json:"status"`
+	DeprecatedAt time.Time `json:"deprecated_at"`
+	Sunset       time.Time `json:"sunset"`
+	Successor    string    `json:"successor"`
+	TerminatedAt time.Time `json:"terminated_at"`
+	Notice       string    `json:"notice"`
+}
+
+// ImportOpenAPI reads an OpenAPI 3 document and returns one API per
+// operation, each with its own single-operation document. Every operation
+// must carry an x-bankguard block whose level agrees with its U_API_ID.
+func ImportOpenAPI(ctx context.Context, data []byte, upstream string) ([]API, error) {
+	loader := openapi3.NewLoader()
+	loader.Context = ctx
+	doc, err := loader.LoadFromData(data)
+	if err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	if err := doc.Validate(ctx); err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	version := ""
+	if doc.Info != nil {
+		version = doc.Info.Version
+	}
+	var apis []API
+	for _, path := range doc.Paths.InMatchingOrder() {
+		item := doc.Paths.Value(path)
+		for method, op := range item.Operations() {
+			api, err := operationAPI(doc, path, item, method, op)
+			if err != nil {
+				return nil, fmt.Errorf("openapi: %s %s: %w", method, path, err)
+			}
+			api.Version, api.Upstream = version, upstream
+			apis = append(apis, api)
+		}
+	}
+	return apis, nil
+}
+
+func operationAPI(doc *openapi3.T, path string, item *openapi3.PathItem, method string, op *openapi3.Operation) (API, error) {
+	raw, ok := op.Extensions[Extension]
+	if !ok {
+		return API{}, fmt.Errorf("no %s block", Extension)
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return API{}, err
+	}
+	var ext extension
+	if err := json.Unmarshal(b, &ext); err != nil {
+		return API{}, fmt.Errorf("%s: %w", Extension, err)
+	}
+	id, err := ParseAPIID(ext.APIID)
+	if err != nil {
+		return API{}, err
+	}
+	if id.Level != ext.Level {
+		return API{}, fmt.Errorf("%s: level %s disagrees with U_API_ID %s", Extension, ext.Level, ext.APIID)
+	}
+	if ext.Status == "" {
+		ext.Status = APIActive
+	}
+	if !ext.Status.Valid() {
+		return API{}, fmt.Errorf("%s: status %q is not active, deprecated or terminated", Extension, ext.Status)
+	}
+	spec, err := singleOperation(doc, path, item, method, op)
+	if err != nil {
+		return API{}, err
+	}
+	return API{
+		ID: ext.APIID, Name: op.Summary, Method: method, Path: path,
+		Level: ext.Level, Status: ext.Status, Spec: spec,
+		DeprecatedAt: ext.DeprecatedAt, Sunset: ext.Sunset, Successor: ext.Successor,
+		TerminatedAt: ext.TerminatedAt, Notice: ext.Notice,
+	}, nil
+}
+
+// singleOperation returns doc reduced to one operation, as JSON.
+func singleOperation(doc *openapi3.T, path string, item *openapi3.PathItem, method string, op *openapi3.Operation) ([]byte, error) {
+	one := &openapi3.PathItem{Parameters: item.Parameters, Summary: item.Summary, Description: item.Description}
+	one.SetOperation(method, op)
+	d := *doc
+	d.Paths = openapi3.NewPaths(openapi3.WithPath(path, one))
+	return json.Marshal(&d)
+}

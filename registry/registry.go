@@ -1,0 +1,194 @@
+// Package registry holds the gateway's catalogue: applications (应用方), their
+// credentials and the APIs the bank exposes, and the storage interfaces for
+// them. Implementations live in store/.
+//
+// Application identity by App_ID with a secret, a key pair or a client
+// certificate: T/PCAC 0008-2020 3.2.1 and 5.2.1.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNotFound is returned by stores for a missing record.
+var ErrNotFound = errors.New("registry: not found")
+
+// Level is an API's security level (JR/T 0185-2020): A1 for information
+// services, A2 for account and fund services.
+type Level int
+
+// The API levels.
+const (
+	A1 Level = 1
+	A2 Level = 2
+)
+
+// String returns "A1" or "A2".
+func (l Level) String() string {
+	switch l {
+	case A1:
+		return "A1"
+	case A2:
+		return "A2"
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// ParseLevel parses "A1" or "A2".
+func ParseLevel(s string) (Level, error) {
+	switch s {
+	case "A1":
+		return A1, nil
+	case "A2":
+		return A2, nil
+	}
+	return 0, fmt.Errorf("level %q is not A1 or A2", s)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (l *Level) UnmarshalText(b []byte) error {
+	v, err := ParseLevel(string(b))
+	if err != nil {
+		return err
+	}
+	*l = v
+	return nil
+}
+
+// AppStatus is where an application is in its lifecycle.
+type AppStatus string
+
+// The application statuses. Only active applications may call APIs.
+const (
+	AppPending   AppStatus = "pending"
+	AppActive    AppStatus = "active"
+	AppSuspended AppStatus = "suspended"
+	AppExited    AppStatus = "exited"
+)
+
+// Valid reports whether s is a known status.
+func (s AppStatus) Valid() bool {
+	switch s {
+	case AppPending, AppActive, AppSuspended, AppExited:
+		return true
+	}
+	return false
+}
+
+// App is an application party (应用方) registered with the bank.
+type App struct {
+	// ID is the App_ID, unique across the bank.
+	ID string
+	// Name is shown to people (consent pages, reports).
+	Name   string
+	Status AppStatus
+	// ClientCertPEM is the app's registered TLS client certificate, if any.
+	// When set, A2 calls must come over a TLS connection presenting it.
+	ClientCertPEM []byte
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// CredentialStatus says whether a credential may be used.
+type CredentialStatus string
+
+// The credential statuses. A revoked credential is kept for audit and never accepted.
+const (
+	CredentialActive  CredentialStatus = "active"
+	CredentialRevoked CredentialStatus = "revoked"
+)
+
+// Credential is a request-signing key registered to exactly one App_ID.
+type Credential struct {
+	// KeyID is the RFC 9421 keyid, unique across the bank.
+	KeyID string
+	AppID string
+	// Alg is the httpsig algorithm name; the only one this key may be used with.
+	Alg string
+	// PublicKeyPEM is the app's public key, for asymmetric algorithms.
+	PublicKeyPEM []byte
+	// Secret is the shared HMAC key, for symmetric algorithms. Stores seal it at rest.
+	Secret    []byte
+	Status    CredentialStatus
+	NotBefore time.Time
+	NotAfter  time.Time
+	CreatedAt time.Time
+}
+
+// ValidAt reports whether the credential may be used at t.
+func (c *Credential) ValidAt(t time.Time) bool {
+	return c.Status == CredentialActive &&
+		(c.NotBefore.IsZero() || !t.Before(c.NotBefore)) &&
+		(c.NotAfter.IsZero() || t.Before(c.NotAfter))
+}
+
+// APIStatus is where an API is in its lifecycle (T/PCAC 0008-2020 6.3, 7).
+type APIStatus string
+
+// The API statuses.
+const (
+	APIActive     APIStatus = "active"
+	APIDeprecated APIStatus = "deprecated"
+	APITerminated APIStatus = "terminated"
+)
+
+// Valid reports whether s is a known status.
+func (s APIStatus) Valid() bool {
+	switch s {
+	case APIActive, APIDeprecated, APITerminated:
+		return true
+	}
+	return false
+}
+
+// API is one operation the bank exposes: a method on a path template.
+type API struct {
+	// ID is the unified API identifier code (U_API_ID).
+	ID      string
+	Name    string
+	Method  string
+	Path    string // template, e.g. /v1/accounts/{account_id}/balance
+	Level   Level
+	Status  APIStatus
+	Version string // interface version of the document it came from
+	// Upstream names the backend that serves the API ("builtin:ping" for the gateway's own).
+	Upstream string
+	// Spec is the API's own OpenAPI 3 document (JSON) holding this one operation.
+	Spec []byte
+
+	DeprecatedAt time.Time
+	Sunset       time.Time
+	Successor    string // link to the replacement's documentation
+	TerminatedAt time.Time
+	Notice       string // shown to callers of a terminated API
+	UpdatedAt    time.Time
+}
+
+// Reader reads the catalogue.
+type Reader interface {
+	Apps(ctx context.Context) ([]App, error)
+	App(ctx context.Context, id string) (App, error)
+	Credentials(ctx context.Context) ([]Credential, error)
+	APIs(ctx context.Context) ([]API, error)
+}
+
+// Writer changes the catalogue.
+type Writer interface {
+	PutApp(ctx context.Context, a App) error
+	SetAppStatus(ctx context.Context, id string, s AppStatus) error
+	PutCredential(ctx context.Context, c Credential) error
+	PutAPI(ctx context.Context, a API) error
+}
+
+// Store is a catalogue that can be read and changed.
+type Store interface {
+	Reader
+	Writer
+	Close() error
+}
