@@ -1,0 +1,13 @@
+// Package sandbox is the demo bank: an in-process mock core-banking backend that sits behind the
+// bankguard gateway, with deterministic, realistic Chinese retail-banking data (customers, debit,
+// savings and credit card accounts, transactions, wealth products, holdings and clearing data).
+//
+// It implements the sandbox that T/PCAC 0008-2020 8.1 asks a bank to offer application
+// developers, and it serves the OpenAPI 3.0.3 document the gateway imports (OpenAPI), whose
+// x-bankguard extension carries each API's U_API_ID, level and lifecycle status.
+//
+// The sandbox trusts the headers the gateway sets (Bankguard-User, Bankguard-App-Id,
+// Bankguard-Api-Id, X-Request-Id) and returns personal data unmasked on purpose: masking and
+// field encryption are the gateway's job (T/PCAC 0008-2020 3.2.5), and the sandbox is the raw
+// material those controls are tested on. It must never be exposed without the gateway in front.
+package sandbox
