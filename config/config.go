@@ -238,8 +238,10 @@ func (f *File) APIID(level registry.Level, category, seq string) string {
 	return registry.APIID{BankCode: f.BankCode, Level: level, Category: category, Sequence: seq}.String()
 }
 
-// secretName matches field names that would hold a secret.
-var secretName = regexp.MustCompile(`(?i)(secret|passw(or)?d|passphrase|private_?key|api_?key|token|master_?key|credential|hmac_?key)`)
+// secretName matches field names that would hold a secret: any name with
+// secret or password in it, and names ending in key or token words
+// (access_token_ttl is a duration, not a token).
+var secretName = regexp.MustCompile(`(?i)(secret|passw(or)?d|passphrase|(private|api|master|hmac|signing|encryption)_?key|token|credentials?)$|secret|passw(or)?d`)
 
 // fileSuffix marks fields that name a file or variable rather than hold a value.
 var fileSuffix = regexp.MustCompile(`(?i)_(file|path|env|dir)$`)

@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+)
+
+// adminClient talks to the admin API with the operator certificate (or none).
+func (s *sandbox) adminClient(withCert bool) *http.Client {
+	s.t.Helper()
+	cfg := s.tlsConfig("")
+	if withCert {
+		cert, err := tls.LoadX509KeyPair(s.file("pki/admin.pem"), s.file("pki/admin-key.pem"))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+}
+
+func (s *sandbox) setStatus(t *testing.T, hc *http.Client, app, status string) int {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"status": status, "reason": "e2e test"})
+	resp, err := hc.Post(s.profile.Target.AdminURL+"/admin/v1/apps/"+app+"/status", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestAdminSuspendsAnApp(t *testing.T) {
+	s := startDemo(t)
+	admin := s.adminClient(true)
+	expect(t, s.call("demo-a2-sm2", "GET", "/v1/accounts", nil), 200, "")
+
+	if code := s.setStatus(t, admin, "demo-a2-sm2", "suspended"); code != 200 {
+		t.Fatalf("suspend: %d", code)
+	}
+	expect(t, s.call("demo-a2-sm2", "GET", "/v1/accounts", nil), 403, "app_suspended")
+
+	if code := s.setStatus(t, admin, "demo-a2-sm2", "active"); code != 200 {
+		t.Fatalf("reactivate: %d", code)
+	}
+	expect(t, s.call("demo-a2-sm2", "GET", "/v1/accounts", nil), 200, "")
+
+	if code := s.setStatus(t, admin, "no-such-app", "suspended"); code != 404 {
+		t.Fatalf("unknown app: %d", code)
+	}
+	if code := s.setStatus(t, admin, "demo-a2-sm2", "frozen"); code != 400 {
+		t.Fatalf("bad status: %d", code)
+	}
+}
+
+func TestAdminRefusesWithoutOperatorCertificate(t *testing.T) {
+	s := startDemo(t)
+	if _, err := s.adminClient(false).Get(s.profile.Target.AdminURL + "/admin/v1/apps"); err == nil {
+		t.Fatal("admin API answered without a client certificate")
+	}
+	// An app's certificate from the same CA is not an operator's.
+	cfg := s.tlsConfig("demo-a2-ecdsa")
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+	resp, err := hc.Get(s.profile.Target.AdminURL + "/admin/v1/apps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("app certificate on the admin API: %d", resp.StatusCode)
+	}
+}
+
+func TestLogsHoldNoSecrets(t *testing.T) {
+	s := startDemo(t)
+	expect(t, s.call("demo-a1-hmac", "GET", "/v1/products", nil), 200, "")
+	expect(t, s.call("demo-a2-sm2", "GET", "/v1/accounts", nil), 200, "")
+	expect(t, s.call("demo-a1-hmac", "GET", "/v1/accounts", nil), 403, "level_insufficient")
+	secret, err := os.ReadFile(s.file("demo/apps/demo-a1-hmac/secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := s.logs.String()
+	for _, leak := range []string{strings.TrimSpace(string(secret)), "PRIVATE KEY"} {
+		if strings.Contains(logs, leak) {
+			t.Fatalf("logs hold %q", leak)
+		}
+	}
+	if !strings.Contains(logs, "level_insufficient") {
+		t.Fatal("the refusal was not logged")
+	}
+}

@@ -1,0 +1,194 @@
+// Package e2e runs the demo in-process on loopback and talks to it over real
+// TLS, as an application would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/bankguard/bankguard/config"
+	"github.com/bankguard/bankguard/demo"
+	"github.com/bankguard/bankguard/node"
+	"github.com/bankguard/bankguard/profile"
+	"github.com/bankguard/bankguard/sdk"
+)
+
+// sandbox is a running demo.
+type sandbox struct {
+	t       *testing.T
+	dir     string
+	node    *node.Node
+	profile *profile.Profile
+	logs    *syncWriter
+}
+
+func startDemo(t *testing.T) *sandbox {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	cfgPath, err := demo.Prepare(ctx, demo.Options{Dir: dir, GatewayAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncWriter{w: &bytes.Buffer{}}
+	n, err := node.Start(ctx, cfg, node.Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := n.Wait(); err != nil {
+			t.Errorf("node stopped with %v", err)
+		}
+	})
+	path, err := demo.WriteProfile(dir, "https://"+n.GatewayAddr.String(), "https://"+n.AdminAddr.String(), cfg, n.Sandbox.Users())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := profile.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sandbox{t: t, dir: dir, node: n, profile: p, logs: logs}
+}
+
+// client returns an SDK client signing as appID.
+func (s *sandbox) client(appID string) *sdk.Client {
+	s.t.Helper()
+	c, err := s.profile.Client(context.Background(), appID)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
+}
+
+// call sends a signed request and returns the response; verification errors
+// of the bank signature fail the test.
+func (s *sandbox) call(appID, method, path string, body []byte) *sdk.Response {
+	s.t.Helper()
+	req, err := sdk.NewRequest(context.Background(), method, s.profile.URL(path), body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp, err := s.client(appID).Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s as %s: %v", method, path, appID, err)
+	}
+	checkCommon(s.t, resp.Response, resp.Body)
+	return resp
+}
+
+// checkCommon asserts what every response must have (CONTRACT.md §4).
+func checkCommon(t *testing.T, resp *http.Response, body []byte) {
+	t.Helper()
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Errorf("%s: no X-Request-Id", resp.Request.URL.Path)
+	}
+	for _, h := range []string{"Server", "X-Powered-By"} {
+		if v := resp.Header.Get(h); v != "" {
+			t.Errorf("%s: %s header %q", resp.Request.URL.Path, h, v)
+		}
+	}
+	if resp.StatusCode >= 400 {
+		if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+			t.Errorf("%s: error content type %q", resp.Request.URL.Path, ct)
+		}
+		for _, leak := range []string{"goroutine", ".go:", "panic", "sql", "127.0.0.1", "runtime."} {
+			if bytes.Contains(bytes.ToLower(body), []byte(leak)) {
+				t.Errorf("%s: error body leaks %q: %s", resp.Request.URL.Path, leak, body)
+			}
+		}
+	}
+}
+
+// problemCode returns the problem+json code of a response body.
+func problemCode(t *testing.T, body []byte) string {
+	t.Helper()
+	var p struct {
+		Code      string `json:"code"`
+		RequestID string `json:"request_id"`
+		Detail    string `json:"detail"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("not problem+json: %s", body)
+	}
+	return p.Code
+}
+
+func expect(t *testing.T, resp *sdk.Response, status int, code string) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, resp.Body)
+	}
+	if code != "" {
+		if got := problemCode(t, resp.Body); got != code {
+			t.Fatalf("code %q, want %q: %s", got, code, resp.Body)
+		}
+	}
+}
+
+// raw sends req over the app's TLS client without the SDK (for requests the SDK would not make).
+func (s *sandbox) raw(appID string, req *http.Request) (*http.Response, []byte) {
+	s.t.Helper()
+	var app *profile.App
+	if appID != "" {
+		app, _ = s.profile.App(appID)
+	}
+	hc, err := s.profile.HTTPClient(app)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	checkCommon(s.t, resp, b)
+	return resp, b
+}
+
+func (s *sandbox) tlsConfig(appID string) *tls.Config {
+	s.t.Helper()
+	var app *profile.App
+	if appID != "" {
+		app, _ = s.profile.App(appID)
+	}
+	c, err := s.profile.TLSConfig(app)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
+}
+
+func (s *sandbox) file(name string) string { return filepath.Join(s.dir, name) }
+
+// syncWriter serializes writes to the log buffer.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.String()
+}
