@@ -112,8 +112,8 @@ type request struct {
 	body      string
 	signedAt  time.Time
 	sign      func(c *sdk.Client, r *http.Request) // replaces the normal signing
-	beforeSig func(r *http.Request)               // runs before signing
-	afterSig  func(r *http.Request)               // tampering after signing
+	beforeSig func(r *http.Request)                // runs before signing
+	afterSig  func(r *http.Request)                // tampering after signing
 	peer      *x509.Certificate
 }
 

@@ -59,8 +59,8 @@ func TestValidate(t *testing.T) {
 	h := &Handler{Operations: map[string]*Operation{"txns": txns, "transfer": transfer}}
 	tests := []struct {
 		name, api, method, target, body string
-		params                           map[string]string
-		wantField                        string // empty: accepted
+		params                          map[string]string
+		wantField                       string // empty: accepted
 	}{
 		{name: "valid query", api: "txns", method: "GET", target: "/v1/accounts/AC123456/transactions?from=2026-01-01&page_size=10", params: map[string]string{"account_id": "AC123456"}},
 		{name: "bad path parameter", api: "txns", method: "GET", target: "/v1/accounts/x/transactions", params: map[string]string{"account_id": "x"}, wantField: "account_id"},
