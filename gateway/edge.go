@@ -48,14 +48,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	var err error
-	switch r.URL.Path {
-	case HealthPath:
+	switch path := r.URL.Path; {
+	case path != HealthPath && path != bankkeys.Path:
+		err = s.pipeline.ServeHTTP(rec, r)
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		err = problem.New(problem.MethodNotAllowed, "this path accepts GET").WithHeader("Allow", "GET, HEAD")
+	case path == HealthPath:
 		rec.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = rec.Write([]byte("ok\n"))
-	case bankkeys.Path:
-		g.opts.BankKeys.ServeHTTP(rec, r)
 	default:
-		err = s.pipeline.ServeHTTP(rec, r)
+		g.opts.BankKeys.ServeHTTP(rec, r)
 	}
 	if err != nil && !errors.Is(err, proxy.ErrClientGone) && !rec.wroteHeader {
 		problem.Write(rec, ex.ID, err)

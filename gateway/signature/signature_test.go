@@ -38,7 +38,7 @@ type keyring map[string]*Key
 func (k keyring) Key(id string) (*Key, bool) { v, ok := k[id]; return v, ok }
 
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	keys    keyring
 	signers map[string]httpsig.Signer // by keyid
 	h       *Handler
@@ -50,7 +50,7 @@ var (
 	apiA2 = &registry.API{ID: "A2API", Level: registry.A2, Status: registry.APIActive}
 )
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, keys: keyring{}, signers: map[string]httpsig.Signer{}}
 	hmacKey := bytes.Repeat([]byte{7}, 32)
@@ -92,7 +92,7 @@ func (f *fixture) add(appID, keyID, alg string, priv, pub any, status registry.A
 		App: app, Verifier: v, ClientCert: thumb}
 }
 
-func selfSigned(t *testing.T, cn string, from, until time.Time) *x509.Certificate {
+func selfSigned(t testing.TB, cn string, from, until time.Time) *x509.Certificate {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: from, NotAfter: until}
