@@ -2,7 +2,6 @@ package gateway
 
 import (
 	_ "embed"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -50,12 +49,5 @@ func (g *Gateway) ping(w http.ResponseWriter, r *http.Request) error {
 	if ex.Credential != nil {
 		resp.KeyID = ex.Credential.KeyID
 	}
-	b, err := json.Marshal(resp)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return writeJSON(w, resp)
 }
