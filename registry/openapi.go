@@ -89,8 +89,13 @@ func operationAPI(doc *openapi3.T, path string, item *openapi3.PathItem, method 
 	if ext.Status == "" {
 		ext.Status = APIActive
 	}
-	if !ext.Status.Valid() {
+	switch {
+	case !ext.Status.Valid():
 		return API{}, fmt.Errorf("%s: status %q is not active, deprecated or terminated", Extension, ext.Status)
+	case ext.Status == APIDeprecated && ext.DeprecatedAt.IsZero():
+		return API{}, fmt.Errorf("%s: a deprecated API needs deprecated_at", Extension)
+	case ext.Status == APITerminated && ext.TerminatedAt.IsZero() && ext.Notice == "":
+		return API{}, fmt.Errorf("%s: a terminated API needs terminated_at or a notice", Extension)
 	}
 	spec, err := singleOperation(doc, path, item, method, op)
 	if err != nil {

@@ -29,11 +29,7 @@ func (Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next stage.Hand
 		return problem.New(problem.ServiceTerminated, Notice(api))
 	case registry.APIDeprecated:
 		h := w.Header()
-		if !api.DeprecatedAt.IsZero() {
-			h.Set("Deprecation", "@"+strconv.FormatInt(api.DeprecatedAt.Unix(), 10))
-		} else {
-			h.Set("Deprecation", "@"+strconv.FormatInt(api.UpdatedAt.Unix(), 10))
-		}
+		h.Set("Deprecation", "@"+strconv.FormatInt(api.DeprecatedAt.Unix(), 10))
 		if !api.Sunset.IsZero() {
 			h.Set("Sunset", api.Sunset.UTC().Format(http.TimeFormat))
 		}
