@@ -18,17 +18,22 @@ import (
 // HealthPath answers 200 once the gateway serves.
 const HealthPath = "/healthz"
 
+var (
+	nosniff = []string{"nosniff"}
+	hsts    = []string{"max-age=31536000"}
+)
+
 // ServeHTTP is the edge: every request gets a transaction serial number in
 // X-Request-Id, errors are rendered once as problem+json, panics are
 // contained, and the outcome is logged.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := g.current.Load()
 	ex := &stage.Exchange{ID: NewRequestID(g.opts.Now()), Received: time.Now(), ClientIP: clientIP(r)}
-	h := w.Header()
-	h.Set("X-Request-Id", ex.ID)
-	h.Set("X-Content-Type-Options", "nosniff")
+	h := w.Header() // canonical keys, set directly: this runs on every request
+	h["X-Request-Id"] = []string{ex.ID}
+	h["X-Content-Type-Options"] = nosniff
 	if r.TLS != nil {
-		h.Set("Strict-Transport-Security", "max-age=31536000")
+		h["Strict-Transport-Security"] = hsts
 	}
 	rec := &recorder{ResponseWriter: w}
 	r = r.WithContext(stage.WithExchange(r.Context(), ex))
@@ -69,6 +74,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) logOutcome(ctx context.Context, ex *stage.Exchange, rec *recorder, err error) {
+	if err == nil && !g.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
 	status := rec.status
 	if errors.Is(err, proxy.ErrClientGone) {
 		status = 499

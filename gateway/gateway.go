@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,8 +34,6 @@ type Options struct {
 	BankKeys *bankkeys.Set
 	// Upstreams are the backends by name.
 	Upstreams map[string]proxy.Upstream
-	// Transport carries backend requests (nil means proxy.NewTransport()).
-	Transport http.RoundTripper
 	// Signature is the request-signature policy.
 	Signature signature.Config
 	// MaxBodyBytes bounds request bodies.
@@ -70,13 +67,10 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Transport == nil {
-		opts.Transport = proxy.NewTransport()
-	}
 	if err := opts.Signature.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{opts: opts, log: opts.Logger, proxy: proxy.New(opts.Upstreams, opts.Transport, opts.Logger)}
+	g := &Gateway{opts: opts, log: opts.Logger, proxy: proxy.New(opts.Upstreams, opts.Logger)}
 	if err := g.Reload(ctx); err != nil {
 		return nil, err
 	}

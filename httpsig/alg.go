@@ -10,13 +10,13 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
-	"encoding/asn1"
 	"hash"
-	"math/big"
 	"sync"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
+	"golang.org/x/crypto/cryptobyte"
+	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Signature algorithms: RFC 9421 §3.3 and the two extensions of the bankguard
@@ -110,11 +110,11 @@ func NewSigner(alg string, key any) (Signer, error) {
 		switch k := key.(type) {
 		case *sm2.PrivateKey:
 			if k != nil && k.Curve == sm2.P256() {
-				return sm2Signer{k}, nil
+				return newSM2Signer(k)
 			}
 		case *ecdsa.PrivateKey:
 			if k != nil && k.Curve == sm2.P256() {
-				return sm2Signer{&sm2.PrivateKey{PrivateKey: *k}}, nil
+				return newSM2Signer(&sm2.PrivateKey{PrivateKey: *k})
 			}
 		}
 		return nil, keyErr(alg, "needs an sm2 private key")
@@ -234,11 +234,15 @@ func (ecdsaSigner) Alg() string { return AlgECDSAP256SHA256 }
 
 func (s ecdsaSigner) Sign(base []byte) ([]byte, error) {
 	d := sha256.Sum256(base)
-	r, sv, err := ecdsa.Sign(rand.Reader, s.k, d[:])
+	der, err := ecdsa.SignASN1(rand.Reader, s.k, d[:])
 	if err != nil {
 		return nil, err
 	}
-	return rawRS(r, sv), nil
+	sig, ok := rawFromDER(der)
+	if !ok {
+		return nil, wrap(ErrInvalidKey, "unexpected ecdsa signature encoding")
+	}
+	return sig, nil
 }
 
 type ecdsaVerifier struct{ k *ecdsa.PublicKey }
@@ -250,19 +254,11 @@ func (v ecdsaVerifier) Verify(base, sig []byte) error {
 		return errBadSignature
 	}
 	d := sha256.Sum256(base)
-	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-	if !ecdsa.Verify(v.k, d[:], r, s) {
+	var der [72]byte
+	if !ecdsa.VerifyASN1(v.k, d[:], derRS(der[:0], sig[:32], sig[32:])) {
 		return errBadSignature
 	}
 	return nil
-}
-
-// rawRS encodes r and s as 32-byte big-endian halves.
-func rawRS(r, s *big.Int) []byte {
-	out := make([]byte, 64)
-	r.FillBytes(out[:32])
-	s.FillBytes(out[32:])
-	return out
 }
 
 var pssOptions = &rsa.PSSOptions{SaltLength: 64, Hash: crypto.SHA512}
@@ -305,21 +301,62 @@ func (v ed25519Verifier) Verify(base, sig []byte) error {
 	return nil
 }
 
-type sm2Signer struct{ k *sm2.PrivateKey }
+// sm2Signer holds the private key and its ZA, computed once.
+type sm2Signer struct {
+	k  *sm2.PrivateKey
+	za []byte
+}
 
-func (sm2Signer) Alg() string { return AlgSM2SM3 }
+func newSM2Signer(k *sm2.PrivateKey) (*sm2Signer, error) {
+	za, err := sm2.CalculateZA(&k.PublicKey, sm2UID)
+	if err != nil {
+		return nil, keyErr(AlgSM2SM3, "cannot compute za")
+	}
+	return &sm2Signer{k: k, za: za}, nil
+}
 
-// Sign signs with ZA (GB/T 32918.2 §6.1) and returns r‖s.
-func (s sm2Signer) Sign(base []byte) ([]byte, error) {
-	der, err := s.k.Sign(rand.Reader, base, sm2.NewSM2SignerOption(true, sm2UID))
+func (*sm2Signer) Alg() string { return AlgSM2SM3 }
+
+// Sign signs SM3(ZA ‖ base) (GB/T 32918.2 §6.1) and returns r‖s.
+func (s *sm2Signer) Sign(base []byte) ([]byte, error) {
+	h := sm3.New()
+	h.Write(s.za)
+	h.Write(base)
+	var digest [sm3.Size]byte
+	der, err := sm2.SignASN1(rand.Reader, s.k, h.Sum(digest[:0]), nil)
 	if err != nil {
 		return nil, err
 	}
-	var rs struct{ R, S *big.Int }
-	if rest, err := asn1.Unmarshal(der, &rs); err != nil || len(rest) != 0 || rs.R.Sign() <= 0 || rs.S.Sign() <= 0 {
+	sig, ok := rawFromDER(der)
+	if !ok {
 		return nil, wrap(ErrInvalidKey, "unexpected sm2 signature encoding")
 	}
-	return rawRS(rs.R, rs.S), nil
+	return sig, nil
+}
+
+// rawFromDER turns an ASN.1 SEQUENCE of two positive INTEGERs of at most 32
+// bytes into the 64-byte r‖s.
+func rawFromDER(der []byte) ([]byte, bool) {
+	var seq, r, s cryptobyte.String
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&seq, casn1.SEQUENCE) || !in.Empty() ||
+		!seq.ReadASN1(&r, casn1.INTEGER) || !seq.ReadASN1(&s, casn1.INTEGER) || !seq.Empty() {
+		return nil, false
+	}
+	out := make([]byte, 64)
+	for i, v := range [][]byte{r, s} {
+		if len(v) == 0 || v[0]&0x80 != 0 { // empty or negative
+			return nil, false
+		}
+		if len(v) > 1 && v[0] == 0 {
+			v = v[1:]
+		}
+		if len(v) > 32 {
+			return nil, false
+		}
+		copy(out[32*i+32-len(v):32*i+32], v)
+	}
+	return out, true
 }
 
 // sm2Verifier holds the public key and its ZA, computed once.

@@ -88,7 +88,7 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	if err := syncAPIs(ctx, st, cfg); err != nil {
 		return nil, err
 	}
-	keys, err := loadBankKeys(cfg)
+	keys, err := LoadBankKeys(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,8 @@ func syncAPIs(ctx context.Context, st registry.Writer, cfg *config.File) error {
 	return nil
 }
 
-func loadBankKeys(cfg *config.File) (*bankkeys.Set, error) {
+// LoadBankKeys reads the bank's response-signing keys named by cfg.
+func LoadBankKeys(cfg *config.File) (*bankkeys.Set, error) {
 	var keys []bankkeys.Key
 	for _, k := range cfg.ResponseSigning {
 		b, err := secret.ReadPrivateFile(cfg.Path(k.PrivateKeyFile))

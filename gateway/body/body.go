@@ -39,6 +39,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next stage.H
 	if r.ContentLength > limit {
 		return problem.Newf(problem.BodyTooLarge, "the request body may be at most %d bytes", limit)
 	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return next.ServeHTTP(w, r) // no body, nothing to read or check
+	}
 	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bankguard/bankguard/gateway/stage"
@@ -29,8 +30,10 @@ import (
 type Upstream struct {
 	// URL is the backend's base URL; the request path is appended to its path.
 	URL *url.URL
-	// Timeout bounds the whole exchange with the backend (default 30 s).
+	// Timeout is how long the backend has to start answering (default 30 s).
 	Timeout time.Duration
+	// Transport, if set, replaces NewTransport(Timeout): for tests and benchmarks.
+	Transport http.RoundTripper
 }
 
 // Internal request headers the gateway sets for backends. Any the client
@@ -43,68 +46,80 @@ const (
 
 const internalPrefix = "Bankguard-"
 
-// Response headers that disclose backend software or internals.
-var revealing = []string{
-	"Server", "X-Powered-By", "X-Aspnet-Version", "X-Aspnetmvc-Version", "X-Runtime",
-	"X-Generator", "X-Backend-Server", "X-Served-By", "Via", "Set-Cookie", "X-Request-Id",
+// Response headers that disclose backend software or internals (canonical keys).
+var revealing = map[string]bool{
+	"Server": true, "X-Powered-By": true, "X-Aspnet-Version": true, "X-Aspnetmvc-Version": true,
+	"X-Runtime": true, "X-Generator": true, "X-Backend-Server": true, "X-Served-By": true,
+	"Via": true, "Set-Cookie": true, "X-Request-Id": true,
 }
 
 // Backend 4xx statuses passed on to the application (with our body).
 var passedStatuses = []int{400, 403, 404, 409, 410, 412, 422, 429}
 
+// DefaultTimeout is how long a backend has to start answering, unless configured.
+const DefaultTimeout = 30 * time.Second
+
 // Proxy is the final handler of the pipeline for proxied APIs.
 type Proxy struct {
-	proxies  map[string]*httputil.ReverseProxy
-	timeouts map[string]time.Duration
+	proxies map[string]*httputil.ReverseProxy
 }
 
-// New builds a proxy for the named upstreams sharing transport.
-func New(upstreams map[string]Upstream, transport http.RoundTripper, logger *slog.Logger) *Proxy {
-	p := &Proxy{proxies: map[string]*httputil.ReverseProxy{}, timeouts: map[string]time.Duration{}}
+// New builds a proxy for the named upstreams. Each upstream gets its own
+// transport, so that its timeout and connection pool are its own: one slow
+// backend does not hold connections another needs.
+func New(upstreams map[string]Upstream, logger *slog.Logger) *Proxy {
+	p := &Proxy{proxies: map[string]*httputil.ReverseProxy{}}
 	errLog := log.New(io.Discard, "", 0)
 	if logger != nil {
 		errLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	}
 	for name, u := range upstreams {
 		target := u.URL
+		transport := u.Transport
+		if transport == nil {
+			transport = NewTransport(u.Timeout)
+		}
 		p.proxies[name] = &httputil.ReverseProxy{
 			Rewrite:        func(pr *httputil.ProxyRequest) { rewrite(pr, target) },
 			Transport:      transport,
 			ModifyResponse: modifyResponse,
 			ErrorHandler:   errorHandler,
 			ErrorLog:       errLog,
-		}
-		p.timeouts[name] = u.Timeout
-		if p.timeouts[name] <= 0 {
-			p.timeouts[name] = 30 * time.Second
+			BufferPool:     Buffers,
 		}
 	}
 	return p
 }
 
-// NewTransport returns the transport for backend connections: bounded dial
-// and header timeouts, keep-alive, no compression (the gateway signs and
-// inspects bodies as the backend sent them).
-func NewTransport() *http.Transport {
+// NewTransport returns a transport for backend connections: bounded dial and
+// response-header timeouts (timeout, or DefaultTimeout), keep-alive, no
+// compression (the gateway signs and inspects bodies as the backend sent them).
+func NewTransport(timeout time.Duration) *http.Transport {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
 	return &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          512,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
+		ResponseHeaderTimeout: timeout,
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
 	}
 }
 
+// Buffers are the proxy's 32 KiB copy buffers, reused across requests.
+var Buffers httputil.BufferPool = &bufferPool{pool: sync.Pool{New: func() any { return new([32 << 10]byte) }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return b.pool.Get().(*[32 << 10]byte)[:] }
+func (b *bufferPool) Put(p []byte) { b.pool.Put((*[32 << 10]byte)(p)) }
+
 // Has reports whether upstream name is configured.
 func (p *Proxy) Has(name string) bool { return p.proxies[name] != nil }
-
-type slotKey struct{}
-
-// slot carries the error ErrorHandler saw back to ServeHTTP.
-type slot struct{ err error }
 
 // ServeHTTP proxies the request to upstream name.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request, name string) error {
@@ -112,11 +127,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request, name string) e
 	if rp == nil {
 		return problem.Wrap(fmt.Errorf("unknown upstream %q", name), problem.Internal, "the request could not be processed")
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), p.timeouts[name])
-	defer cancel()
-	s := &slot{}
-	rp.ServeHTTP(w, r.WithContext(context.WithValue(ctx, slotKey{}, s)))
-	return s.err
+	ex := stage.FromContext(r.Context())
+	rp.ServeHTTP(w, r)
+	err := ex.UpstreamErr
+	ex.UpstreamErr = nil
+	return err
 }
 
 func rewrite(pr *httputil.ProxyRequest, target *url.URL) {
@@ -154,11 +169,8 @@ type upstreamFailure struct{ status int }
 func (e *upstreamFailure) Error() string { return fmt.Sprintf("upstream answered %d", e.status) }
 
 func modifyResponse(resp *http.Response) error {
-	for _, h := range revealing {
-		resp.Header.Del(h)
-	}
-	for k := range resp.Header {
-		if strings.HasPrefix(k, internalPrefix) {
+	for k := range resp.Header { // keys from the transport are canonical
+		if revealing[k] || strings.HasPrefix(k, internalPrefix) {
 			delete(resp.Header, k)
 		}
 	}
@@ -193,27 +205,29 @@ func refusalCode(resp *http.Response) problem.Code {
 	return problem.Code(doc.Code)
 }
 
+// errorHandler classifies a backend failure and leaves it in the exchange
+// for ServeHTTP to return; it writes nothing.
 func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	s, _ := r.Context().Value(slotKey{}).(*slot)
-	if s == nil {
-		return
-	}
+	stage.FromContext(r.Context()).UpstreamErr = classify(r, err)
+}
+
+func classify(r *http.Request, err error) error {
 	var refusal *upstreamRefusal
 	var failure *upstreamFailure
+	var netErr net.Error
 	switch {
 	case errors.As(err, &refusal):
-		s.err = (&problem.Error{Code: refusal.code, Status: refusal.status,
-			Detail: "the bank declined the request (" + string(refusal.code) + ")", Err: err})
+		return &problem.Error{Code: refusal.code, Status: refusal.status,
+			Detail: "the bank declined the request (" + string(refusal.code) + ")", Err: err}
 	case errors.As(err, &failure):
-		s.err = problem.Wrap(err, problem.UpstreamUnavailable, "the bank's service failed to answer; retry later")
-	case errors.Is(err, context.DeadlineExceeded):
-		s.err = problem.Wrap(err, problem.UpstreamUnavailable, "the bank's service did not answer in time").
-			WithStatus(http.StatusGatewayTimeout)
+		return problem.Wrap(err, problem.UpstreamUnavailable, "the bank's service failed to answer; retry later")
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		s.err = ErrClientGone
-	default:
-		s.err = problem.Wrap(err, problem.UpstreamUnavailable, "the bank's service is unavailable; retry later")
+		return ErrClientGone
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return problem.Wrap(err, problem.UpstreamUnavailable, "the bank's service did not answer in time").
+			WithStatus(http.StatusGatewayTimeout)
 	}
+	return problem.Wrap(err, problem.UpstreamUnavailable, "the bank's service is unavailable; retry later")
 }
 
 // ErrClientGone reports that the client went away before the backend answered.

@@ -73,7 +73,7 @@ func serve(t *testing.T, p *Proxy, path string, header http.Header) (*httptest.R
 func newProxy(t *testing.T, u string, timeout time.Duration) *Proxy {
 	t.Helper()
 	pu, _ := url.Parse(u)
-	return New(map[string]Upstream{"core": {URL: pu, Timeout: timeout}}, NewTransport(), nil)
+	return New(map[string]Upstream{"core": {URL: pu, Timeout: timeout}}, nil)
 }
 
 func TestProxyForwardsAndStrips(t *testing.T) {
@@ -154,7 +154,7 @@ func TestProxyBackendDown(t *testing.T) {
 }
 
 func TestUnknownUpstream(t *testing.T) {
-	p := New(nil, NewTransport(), nil)
+	p := New(nil, nil)
 	_, err := serve(t, p, "/ok", nil)
 	if pe := problem.From(err); pe.Code != problem.Internal {
 		t.Fatalf("err = %v", err)

@@ -73,6 +73,8 @@ type Exchange struct {
 	// Err is an error a stage rendered into the response itself (respsign
 	// signs its error responses), reported here for logging and audit.
 	Err error
+	// UpstreamErr is where the proxy's error handler leaves a backend failure.
+	UpstreamErr error
 }
 
 type exchangeKey struct{}

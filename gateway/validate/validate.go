@@ -101,7 +101,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next stage.H
 			return problem.Newf(problem.RequestInvalid, "query parameter %q is not defined for this API", printable(name))
 		}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(ex.Body))
 	err := openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
 		Request:     r,
 		PathParams:  ex.PathParams,
@@ -109,7 +108,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next stage.H
 		Route:       op.route,
 		Options:     options,
 	})
-	r.Body = io.NopCloser(bytes.NewReader(ex.Body))
+	if len(ex.Body) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(ex.Body)) // validation consumed it
+	}
 	if err != nil {
 		return problem.Wrap(err, problem.RequestInvalid, describe(err))
 	}
