@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bankguard/bankguard/config"
+	"github.com/bankguard/bankguard/demo"
+	"github.com/bankguard/bankguard/gateway"
+	"github.com/bankguard/bankguard/gateway/proxy"
+	"github.com/bankguard/bankguard/node"
+)
+
+// The two APIs of the benchmark's OpenAPI document. Both are served by the
+// same backend with the same body, so the three targets differ only in what
+// sits in front of it.
+const (
+	A1Path  = "/v1/bench/info"
+	A2Path  = "/v1/bench/statement"
+	A1APIID = "OPC999990199000100000001"
+	A2APIID = "OPC999990299000100000002"
+)
+
+// The demo applications the benchmark signs as.
+const (
+	A1App = "demo-a1-hmac" // hmac-sm3
+	A2App = "demo-a2-sm2"  // sm2-sm3, no client certificate
+)
+
+// openAPIDoc declares one A1 and one A2 GET operation, without parameters.
+const openAPIDoc = `openapi: 3.0.3
+info:
+  title: bankguard benchmark backend
+  version: 1.0.0
+paths:
+  ` + A1Path + `:
+    get:
+      operationId: benchInfo
+      summary: A1 read of a fixed 1 KiB JSON document
+      x-bankguard:
+        api_id: ` + A1APIID + `
+        level: A1
+        status: active
+      responses:
+        '200':
+          description: The fixed document.
+          content:
+            application/json:
+              schema:
+                type: object
+  ` + A2Path + `:
+    get:
+      operationId: benchStatement
+      summary: A2 read of the same fixed 1 KiB JSON document
+      x-bankguard:
+        api_id: ` + A2APIID + `
+        level: A2
+        status: active
+      responses:
+        '200':
+          description: The fixed document.
+          content:
+            application/json:
+              schema:
+                type: object
+`
+
+// backendBody is the backend's fixed answer: a JSON document of about 1 KiB.
+var backendBody = func() []byte {
+	var b strings.Builder
+	b.WriteString(`{"products":[`)
+	for i := 0; b.Len() < 980; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":"WM%06d","name":"Steady Income No. %d","risk_level":"R2","rate":"2.%02d","currency":"CNY"}`, i, i, 10+i)
+	}
+	b.WriteString(`]}`)
+	return []byte(b.String())
+}()
+
+var backendLength = strconv.Itoa(len(backendBody))
+
+// backend answers every request with backendBody. It is the same for all
+// targets and does no per-API work.
+func backend(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{backendLength}
+	_, _ = w.Write(backendBody)
+}
+
+// quietLogger discards everything below warn, as a production node at level
+// warn would, and writes what remains nowhere.
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// serveBackend serves backend on a loopback port until ctx ends; done
+// reports how the server stopped.
+func serveBackend(ctx context.Context) (addr string, done <-chan error, err error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: backend: %w", err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(backend), ReadHeaderTimeout: 5 * time.Second}
+	ch := make(chan error, 1)
+	go func() {
+		err := srv.Serve(l)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		ch <- err
+	}()
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	return "http://" + l.Addr().String(), ch, nil
+}
+
+// nodeConfig prepares the demo data directory dir and returns its
+// configuration with backendURL as the only upstream and the benchmark's
+// OpenAPI document as the only API source. The admin listener is left out.
+func nodeConfig(ctx context.Context, dir, backendURL string) (*config.File, error) {
+	path, err := demo.Prepare(ctx, demo.Options{Dir: dir, GatewayAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
+	if err != nil {
+		return nil, fmt.Errorf("bench: prepare: %w", err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	doc := filepath.Join(dir, "bench-openapi.yaml")
+	if err := os.WriteFile(doc, []byte(openAPIDoc), 0o644); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	cfg.Gateway.Addr = "127.0.0.1:0"
+	cfg.Admin = config.Listener{}
+	cfg.Upstreams = map[string]config.Upstream{"bench": {URL: backendURL, Timeout: 10 * time.Second}}
+	cfg.APIs = []config.APISource{{OpenAPI: doc, Upstream: "bench"}}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("bench: configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// startNode starts a bankguard node with cfg and quiet logging.
+func startNode(ctx context.Context, cfg *config.File) (*node.Node, error) {
+	n, err := node.Start(ctx, cfg, node.Options{Logger: quietLogger()})
+	if err != nil {
+		return nil, fmt.Errorf("bench: start node: %w", err)
+	}
+	return n, nil
+}
+
+// newBaseline is the bare reverse proxy: NewSingleHostReverseProxy's job
+// done with Rewrite, over the gateway's backend transport.
+func newBaseline(backendURL string) (*httputil.ReverseProxy, error) {
+	target, err := url.Parse(backendURL)
+	if err != nil {
+		return nil, err
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+		},
+		Transport:  proxy.NewTransport(0),
+		BufferPool: proxy.Buffers,
+		ErrorLog:   log.New(io.Discard, "", 0),
+	}, nil
+}
+
+// serveBaseline serves h through gateway.Server with the gateway's TLS
+// configuration, certificate and timeouts from cfg: of the two listeners,
+// only the handler differs.
+func serveBaseline(ctx context.Context, cfg *config.File, h http.Handler) (url string, done <-chan error, err error) {
+	t := cfg.Gateway.TLS
+	cert, err := tls.LoadX509KeyPair(cfg.Path(t.CertFile), cfg.Path(t.KeyFile))
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: baseline certificate: %w", err)
+	}
+	cas, err := certPool(cfg.Path(t.ClientCAFile))
+	if err != nil {
+		return "", nil, err
+	}
+	ready := make(chan string, 1)
+	srv := &gateway.Server{
+		Gateway:           h,
+		GatewayAddr:       "127.0.0.1:0",
+		GatewayTLS:        gateway.ServerTLS(cert, cas),
+		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Limits.ReadTimeout,
+		WriteTimeout:      cfg.Limits.WriteTimeout,
+		IdleTimeout:       cfg.Limits.IdleTimeout,
+		DrainTimeout:      time.Second,
+		Logger:            quietLogger(),
+		Ready:             func(g, _ net.Addr) { ready <- g.String() },
+	}
+	ch := make(chan error, 1)
+	go func() { ch <- srv.Run(ctx) }()
+	select {
+	case addr := <-ready:
+		return "https://" + addr, ch, nil
+	case err := <-ch:
+		return "", nil, fmt.Errorf("bench: baseline: %w", err)
+	}
+}
+
+func certPool(file string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("bench: %s holds no certificate", file)
+	}
+	return pool, nil
+}
