@@ -119,6 +119,11 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	go func() {
 		err := srv.Run(ctx)
 		n.close()
+		if err != nil {
+			log.Error("bankguard stopped", "err", err)
+		} else {
+			log.Info("bankguard stopped: requests drained, store closed")
+		}
 		n.done <- err
 	}()
 	select {
