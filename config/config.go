@@ -39,6 +39,7 @@ type File struct {
 	Limits          Limits              `yaml:"limits"`
 	Signature       signature.Config    `yaml:"signature"`
 	ResponseSigning []SigningKey        `yaml:"response_signing"`
+	Audit           Audit               `yaml:"audit"`
 	Upstreams       map[string]Upstream `yaml:"upstreams"`
 	APIs            []APISource         `yaml:"apis"`
 
@@ -82,6 +83,60 @@ type SigningKey struct {
 	PrivateKeyFile string    `yaml:"private_key_file"`
 	NotBefore      time.Time `yaml:"not_before"`
 	NotAfter       time.Time `yaml:"not_after"`
+}
+
+// Audit configures the tamper-evident audit log.
+type Audit struct {
+	// SigningKey signs checkpoints: an SM2 key used for nothing else.
+	SigningKey SigningKey `yaml:"signing_key"`
+	// Hash is the Merkle tree hash: sm3 (default) or sha-256.
+	Hash string `yaml:"hash"`
+	// WitnessDir receives a copy of every checkpoint as it is made: put it on
+	// storage the gateway's host cannot rewrite (WORM, another machine).
+	WitnessDir string `yaml:"witness_dir"`
+	// CheckpointEvery and CheckpointInterval: a checkpoint after this many
+	// records or this long, whichever comes first (defaults 1000, 10s).
+	CheckpointEvery    int           `yaml:"checkpoint_every"`
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+	// Retention in days per record class (defaults 400 and 200).
+	TransactionDays int `yaml:"transaction_days"`
+	InterfaceDays   int `yaml:"interface_days"`
+	// ArchiveDir receives the archived segments (default DATA_DIR/archive).
+	ArchiveDir string `yaml:"archive_dir"`
+}
+
+func (a *Audit) validate() error {
+	var errs []error
+	k := a.SigningKey
+	if k.KeyID == "" || k.PrivateKeyFile == "" || k.Alg != "sm2-sm3" {
+		errs = append(errs, errors.New("audit.signing_key: key_id, private_key_file and alg sm2-sm3 are required (checkpoints are signed with SM2)"))
+	}
+	if a.Hash == "" {
+		a.Hash = "sm3"
+	}
+	if a.Hash != "sm3" && a.Hash != "sha-256" {
+		errs = append(errs, errors.New("audit.hash must be sm3 or sha-256"))
+	}
+	if a.CheckpointEvery == 0 {
+		a.CheckpointEvery = 1000
+	}
+	if a.CheckpointInterval == 0 {
+		a.CheckpointInterval = 10 * time.Second
+	}
+	if a.TransactionDays == 0 {
+		a.TransactionDays = 400
+	}
+	if a.InterfaceDays == 0 {
+		a.InterfaceDays = 200
+	}
+	if a.CheckpointEvery < 1 || a.CheckpointInterval < time.Second {
+		errs = append(errs, errors.New("audit: checkpoint_every must be ≥ 1 and checkpoint_interval ≥ 1s"))
+	}
+	// T/PCAC 0008-2020 6.1.1: transaction logs ≥ 1 year; JR/T 0185: interface logs ≥ 6 months.
+	if a.TransactionDays < 366 || a.InterfaceDays < 183 {
+		errs = append(errs, errors.New("audit: transaction_days must be ≥ 366 and interface_days ≥ 183 (T/PCAC 0008-2020 6.1.1)"))
+	}
+	return errors.Join(errs...)
 }
 
 // Upstream is a backend. URL "builtin:sandbox" runs the demo bank in process.
@@ -175,7 +230,11 @@ func (f *File) Validate() error {
 		if k.KeyID == "" || k.PrivateKeyFile == "" || !httpsig.Supported(k.Alg) || httpsig.Symmetric(k.Alg) {
 			errs = append(errs, fmt.Errorf("response_signing[%d]: key_id, private_key_file and an asymmetric alg are required", i))
 		}
+		if k.PrivateKeyFile == f.Audit.SigningKey.PrivateKeyFile {
+			errs = append(errs, fmt.Errorf("response_signing[%d]: the audit key must be a key of its own", i))
+		}
 	}
+	errs = append(errs, f.Audit.validate())
 	for name, u := range f.Upstreams {
 		if u.URL == BuiltinSandbox {
 			continue

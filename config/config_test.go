@@ -97,6 +97,9 @@ func TestRefusesInvalid(t *testing.T) {
 		{name: "admin without client CA", from: "    client_ca_file: /etc/bankguard/tls/operators-ca.pem\n", to: "", want: "admin"},
 		{name: "signature window too long", from: "max_age: 5m", to: "max_age: 5h", want: "max_age"},
 		{name: "not YAML", from: "data_dir:", to: "data_dir: [", want: "valid.yaml"},
+		{name: "audit key shared with response signing", from: "/etc/bankguard/keys/audit-sm2-2026.pem", to: "/etc/bankguard/keys/bank-sm2-2026.pem", want: "key of its own"},
+		{name: "audit retention too short", from: "  witness_dir:", to: "  transaction_days: 90\n  witness_dir:", want: "transaction_days"},
+		{name: "audit key not SM2", from: "    key_id: audit-sm2-2026\n    alg: sm2-sm3", to: "    key_id: audit-sm2-2026\n    alg: ed25519", want: "audit.signing_key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -115,7 +115,7 @@ func Prepare(ctx context.Context, o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := bankSigningKey(dir, cfg); err != nil {
+	if err := signingKeys(dir, cfg); err != nil {
 		return "", err
 	}
 	st, err := sqlite.Open(ctx, at(node.DatabaseFile), key)
@@ -168,15 +168,25 @@ func contains(list []string, s string) bool {
 // addresses of this run, or a new one.
 func loadOrCreateConfig(dir string, o Options) (*config.File, error) {
 	path := filepath.Join(dir, ConfigFile)
+	now := time.Now().UTC().Truncate(time.Second)
 	if exists(path) {
-		cfg, err := config.Load(path)
+		// Decoded without validation: a configuration written by an older
+		// demo may lack a section this one adds.
+		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, err
 		}
+		cfg := &config.File{}
+		if err := yaml.Unmarshal(b, cfg); err != nil {
+			return nil, fmt.Errorf("demo: %s: %w (delete the data directory to start afresh)", path, err)
+		}
+		if cfg.Audit.SigningKey.KeyID == "" {
+			cfg.Audit = auditConfig(now)
+		}
+		cfg.SetDir(dir)
 		cfg.Gateway.Addr, cfg.Admin.Addr = o.GatewayAddr, o.AdminAddr
 		return cfg, nil
 	}
-	now := time.Now().UTC().Truncate(time.Second)
 	listener := func(addr string) config.Listener {
 		return config.Listener{Addr: addr, TLS: config.TLS{CertFile: serverCert, KeyFile: serverKey, ClientCAFile: caCert}}
 	}
@@ -193,11 +203,25 @@ func loadOrCreateConfig(dir string, o Options) (*config.File, error) {
 			PrivateKeyFile: "keys/bank-sm2-" + now.Format("200601") + ".pem",
 			NotBefore:      now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
 		}},
+		Audit:     auditConfig(now),
 		Upstreams: map[string]config.Upstream{"sandbox": {URL: config.BuiltinSandbox, Timeout: 10 * time.Second}},
 		APIs:      []config.APISource{{OpenAPI: config.BuiltinSandbox, Upstream: "sandbox"}},
 	}
 	cfg.Admin.AllowedClients = []string{AdminCommonName}
 	return cfg, nil
+}
+
+// auditConfig is the demo's audit log: an SM2 checkpoint key of its own and a
+// witness directory beside the store (on a real deployment, put the witness
+// on storage the gateway's host cannot rewrite).
+func auditConfig(now time.Time) config.Audit {
+	id := "audit-sm2-" + now.Format("200601")
+	return config.Audit{
+		SigningKey: config.SigningKey{KeyID: id, Alg: httpsig.AlgSM2SM3, PrivateKeyFile: "keys/" + id + ".pem",
+			NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(2, 0, 0)},
+		Hash:       "sm3",
+		WitnessDir: "witness",
+	}
 }
 
 func writeConfig(path string, cfg *config.File) error {
@@ -213,9 +237,9 @@ func writeConfig(path string, cfg *config.File) error {
 	return os.WriteFile(path, append([]byte(head), b...), 0o644)
 }
 
-// bankSigningKey creates the response-signing key files named by the config.
-func bankSigningKey(dir string, cfg *config.File) error {
-	for _, k := range cfg.ResponseSigning {
+// signingKeys creates the response-signing and audit key files named by the config.
+func signingKeys(dir string, cfg *config.File) error {
+	for _, k := range append(cfg.ResponseSigning, cfg.Audit.SigningKey) {
 		path := filepath.Join(dir, k.PrivateKeyFile)
 		if exists(path) {
 			continue

@@ -9,23 +9,33 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/bankguard/bankguard/audit"
 	"github.com/bankguard/bankguard/gateway/bankkeys"
 	"github.com/bankguard/bankguard/gateway/proxy"
 	"github.com/bankguard/bankguard/gateway/stage"
 	"github.com/bankguard/bankguard/problem"
 )
 
-// HealthPath answers 200 once the gateway serves.
-const HealthPath = "/healthz"
+// System paths, answered by the edge itself and not audited.
+const (
+	// HealthPath answers 200 once the gateway serves.
+	HealthPath = "/healthz"
+	// AuditKeysPath publishes the audit public keys that sign checkpoints.
+	AuditKeysPath = "/.well-known/bankguard/audit-keys"
+)
 
 var (
 	nosniff = []string{"nosniff"}
 	hsts    = []string{"max-age=31536000"}
 )
 
+// errAudit refuses a response whose audit record could not be stored.
+var errAudit = problem.New(problem.Internal, "the request could not be recorded; retry later").WithStatus(http.StatusServiceUnavailable)
+
 // ServeHTTP is the edge: every request gets a transaction serial number in
 // X-Request-Id, errors are rendered once as problem+json, panics are
-// contained, and the outcome is logged.
+// contained, the audit record is committed before the response leaves, and
+// the outcome is logged.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := g.current.Load()
 	ex := &stage.Exchange{ID: NewRequestID(g.opts.Now()), Received: time.Now(), ClientIP: clientIP(r)}
@@ -35,8 +45,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.TLS != nil {
 		h["Strict-Transport-Security"] = hsts
 	}
-	rec := &recorder{ResponseWriter: w}
 	r = r.WithContext(stage.WithExchange(r.Context(), ex))
+	rec := &recorder{ResponseWriter: w, g: g, r: r, ex: ex}
 
 	defer func() {
 		if p := recover(); p != nil {
@@ -44,46 +54,93 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(p)
 			}
 			g.log.Error("panic serving request", "txn_id", ex.ID, "panic", p, "stack", string(debug.Stack()))
-			err := problem.Wrap(errors.New("panic"), problem.Internal, "the request could not be processed")
-			if !rec.wroteHeader {
-				problem.Write(rec, ex.ID, err)
-			}
-			g.logOutcome(r.Context(), ex, rec, err)
+			ex.Err = problem.Wrap(errors.New("panic"), problem.Internal, "the request could not be processed")
+			g.finish(rec)
 		}
 	}()
 
-	var err error
 	switch path := r.URL.Path; {
-	case path != HealthPath && path != bankkeys.Path:
-		err = s.pipeline.ServeHTTP(rec, r)
+	case path != HealthPath && path != bankkeys.Path && path != AuditKeysPath:
+		if err := s.pipeline.ServeHTTP(rec, r); err != nil {
+			ex.Err = err
+		}
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
-		err = problem.New(problem.MethodNotAllowed, "this path accepts GET").WithHeader("Allow", "GET, HEAD")
-	case path == HealthPath:
-		rec.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = rec.Write([]byte("ok\n"))
+		ex.Err = problem.New(problem.MethodNotAllowed, "this path accepts GET").WithHeader("Allow", "GET, HEAD")
 	default:
-		g.opts.BankKeys.ServeHTTP(rec, r)
+		rec.system = true
+		switch path {
+		case HealthPath:
+			rec.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = rec.Write([]byte("ok\n"))
+		case bankkeys.Path:
+			g.opts.BankKeys.ServeHTTP(rec, r)
+		default:
+			g.opts.AuditKeys.ServeHTTP(rec, r)
+		}
 	}
-	if err != nil && !errors.Is(err, proxy.ErrClientGone) && !rec.wroteHeader {
-		problem.Write(rec, ex.ID, err)
-	}
-	if err == nil {
-		err = ex.Err
-	}
-	g.logOutcome(r.Context(), ex, rec, err)
+	g.finish(rec)
 }
 
-func (g *Gateway) logOutcome(ctx context.Context, ex *stage.Exchange, rec *recorder, err error) {
+// finish renders an error not yet written, makes sure the request has its
+// audit record, and logs the outcome.
+func (g *Gateway) finish(rec *recorder) {
+	ex := rec.ex
+	if ex.Err != nil && !errors.Is(ex.Err, proxy.ErrClientGone) && !rec.wroteHeader {
+		problem.Write(rec, ex.ID, ex.Err)
+	}
+	if !rec.audited && !rec.system { // nothing was written: the client went away
+		rec.audited = true
+		rec.status = 499
+		if err := g.audit(rec.r.Context(), rec.r, ex, 499); err != nil {
+			g.log.Error("audit record lost for a request the client abandoned", "txn_id", ex.ID, "err", err)
+		}
+	}
+	g.logOutcome(rec.r.Context(), ex, rec)
+}
+
+// audit commits the request's record; it returns when the record is durable.
+func (g *Gateway) audit(ctx context.Context, r *http.Request, ex *stage.Exchange, status int) error {
+	if g.opts.Audit == nil {
+		return nil
+	}
+	rec := audit.Record{
+		Log:       audit.LogInterface,
+		TxnID:     ex.ID,
+		Time:      ex.Received,
+		Method:    r.Method,
+		LatencyMS: time.Since(ex.Received).Milliseconds(),
+		Result:    audit.ResultSuccess,
+		Status:    status,
+		ClientIP:  ex.ClientIP,
+	}
+	if ex.API != nil {
+		rec.Log, rec.APIID = ex.API.Class(), ex.API.ID
+	}
+	if ex.App != nil {
+		rec.AppID = ex.App.ID
+	}
+	rec.KeyID = ex.KeyID
+	if status >= 400 {
+		rec.Result = audit.ResultFailure
+		switch {
+		case status == 499:
+			rec.ErrorCode = "client_closed_request"
+		case ex.Err != nil:
+			rec.ErrorCode = string(problem.From(ex.Err).Code)
+		}
+	}
+	// The record outlives the client: it is written even if the client has gone.
+	return g.opts.Audit.Append(context.WithoutCancel(ctx), rec)
+}
+
+func (g *Gateway) logOutcome(ctx context.Context, ex *stage.Exchange, rec *recorder) {
+	err := ex.Err
 	if err == nil && !g.log.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
-	status := rec.status
-	if errors.Is(err, proxy.ErrClientGone) {
-		status = 499
-	}
 	attrs := []slog.Attr{
 		slog.String("txn_id", ex.ID),
-		slog.Int("status", status),
+		slog.Int("status", rec.status),
 		slog.Int64("latency_us", time.Since(ex.Received).Microseconds()),
 		slog.String("client_ip", ex.ClientIP),
 	}
@@ -117,23 +174,60 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// recorder remembers the status written.
+// recorder is the edge's ResponseWriter. Before the first byte of the
+// response leaves, it commits the request's audit record; if that fails, the
+// response is replaced by a 503 and the rest of it discarded.
 type recorder struct {
 	http.ResponseWriter
+	g  *Gateway
+	r  *http.Request
+	ex *stage.Exchange
+
 	status      int
 	wroteHeader bool
+	audited     bool
+	system      bool // a system path: not audited
+	discard     bool // the audit failed: nothing more is sent
 }
 
+// errDiscarded is returned to writers after a failed audit replaced the response.
+var errDiscarded = errors.New("gateway: response discarded: its audit record could not be stored")
+
 func (r *recorder) WriteHeader(status int) {
-	if !r.wroteHeader && status >= 200 {
-		r.status, r.wroteHeader = status, true
+	if r.wroteHeader || status < 200 {
+		if status >= 100 && status < 200 && !r.wroteHeader {
+			r.ResponseWriter.WriteHeader(status) // informational: not the response
+		}
+		return
+	}
+	r.status, r.wroteHeader = status, true
+	if !r.system && !r.audited {
+		r.audited = true
+		if err := r.g.audit(r.r.Context(), r.r, r.ex, status); err != nil {
+			r.g.log.Error("audit record could not be stored; response refused", "txn_id", r.ex.ID, "err", err)
+			r.refuse()
+			return
+		}
 	}
 	r.ResponseWriter.WriteHeader(status)
 }
 
+// refuse sends 503 instead of the response whose record was not stored.
+func (r *recorder) refuse() {
+	h := r.ResponseWriter.Header()
+	clear(h)
+	h["X-Request-Id"] = []string{r.ex.ID}
+	r.status, r.discard = http.StatusServiceUnavailable, true
+	r.ex.Err = errAudit
+	problem.Write(r.ResponseWriter, r.ex.ID, errAudit)
+}
+
 func (r *recorder) Write(p []byte) (int, error) {
 	if !r.wroteHeader {
-		r.status, r.wroteHeader = http.StatusOK, true
+		r.WriteHeader(http.StatusOK)
+	}
+	if r.discard {
+		return 0, errDiscarded
 	}
 	return r.ResponseWriter.Write(p)
 }

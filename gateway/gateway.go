@@ -12,10 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/bankguard/bankguard/audit"
 	"github.com/bankguard/bankguard/gateway/bankkeys"
 	"github.com/bankguard/bankguard/gateway/proxy"
 	"github.com/bankguard/bankguard/gateway/signature"
@@ -32,6 +34,11 @@ type Options struct {
 	Nonces signature.Nonces
 	// BankKeys sign A2 responses.
 	BankKeys *bankkeys.Set
+	// Audit stores one record per request before its response leaves; nil
+	// turns the audit log off (benchmarks only).
+	Audit Auditor
+	// AuditKeys are the audit public keys, published at AuditKeysPath.
+	AuditKeys http.Handler
 	// Upstreams are the backends by name.
 	Upstreams map[string]proxy.Upstream
 	// Signature is the request-signature policy.
@@ -47,6 +54,12 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Auditor stores audit records durably: Append returns once the record is
+// committed (audit.Writer).
+type Auditor interface {
+	Append(ctx context.Context, r audit.Record) error
+}
+
 // Gateway is the request pipeline over a snapshot of the registry.
 type Gateway struct {
 	opts    Options
@@ -60,6 +73,9 @@ type Gateway struct {
 func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if opts.Store == nil || opts.Nonces == nil || opts.BankKeys == nil {
 		return nil, errors.New("gateway: store, nonces and bank keys are required")
+	}
+	if opts.AuditKeys == nil {
+		opts.AuditKeys = http.NotFoundHandler()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bankguard/bankguard/audit"
 	"github.com/bankguard/bankguard/config"
 	"github.com/bankguard/bankguard/gateway"
 	"github.com/bankguard/bankguard/gateway/bankkeys"
@@ -92,10 +93,20 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	if err != nil {
 		return nil, err
 	}
+	auditKey, writer, err := n.startAudit(ctx, cfg, keys, log)
+	if err != nil {
+		return nil, err
+	}
+	auditKeys, err := bankkeys.NewSet([]bankkeys.Key{auditKey})
+	if err != nil {
+		return nil, err
+	}
 	gw, err := gateway.New(ctx, gateway.Options{
 		Store:            st,
 		Nonces:           memory.NewNonces(0, nil),
 		BankKeys:         keys,
+		Audit:            writer,
+		AuditKeys:        auditKeys,
 		Upstreams:        upstreams,
 		Signature:        cfg.Signature,
 		MaxBodyBytes:     cfg.Limits.MaxBodyBytes,
@@ -220,21 +231,68 @@ func syncAPIs(ctx context.Context, st registry.Writer, cfg *config.File) error {
 func LoadBankKeys(cfg *config.File) (*bankkeys.Set, error) {
 	var keys []bankkeys.Key
 	for _, k := range cfg.ResponseSigning {
-		b, err := secret.ReadPrivateFile(cfg.Path(k.PrivateKeyFile))
+		key, err := LoadSigningKey(cfg, k)
 		if err != nil {
 			return nil, fmt.Errorf("node: response signing key %s: %w", k.KeyID, err)
 		}
-		priv, err := httpsig.ParsePrivateKeyPEM(b)
-		if err != nil {
-			return nil, fmt.Errorf("node: response signing key %s: %w", k.KeyID, err)
-		}
-		signer, err := httpsig.NewSigner(k.Alg, priv)
-		if err != nil {
-			return nil, fmt.Errorf("node: response signing key %s: %w", k.KeyID, err)
-		}
-		keys = append(keys, bankkeys.Key{KeyID: k.KeyID, Signer: signer, Public: priv.Public(), NotBefore: k.NotBefore, NotAfter: k.NotAfter})
+		keys = append(keys, key)
 	}
 	return bankkeys.NewSet(keys)
+}
+
+// LoadSigningKey reads a private key file (mode 0600) named by cfg.
+func LoadSigningKey(cfg *config.File, k config.SigningKey) (bankkeys.Key, error) {
+	b, err := secret.ReadPrivateFile(cfg.Path(k.PrivateKeyFile))
+	if err != nil {
+		return bankkeys.Key{}, err
+	}
+	priv, err := httpsig.ParsePrivateKeyPEM(b)
+	if err != nil {
+		return bankkeys.Key{}, err
+	}
+	signer, err := httpsig.NewSigner(k.Alg, priv)
+	if err != nil {
+		return bankkeys.Key{}, err
+	}
+	return bankkeys.Key{KeyID: k.KeyID, Signer: signer, Public: priv.Public(), NotBefore: k.NotBefore, NotAfter: k.NotAfter}, nil
+}
+
+// AuditDatabaseFile is the audit store's file name in the data directory.
+const AuditDatabaseFile = "audit.db"
+
+// startAudit opens the audit store and starts its writer; both close with the node.
+func (n *Node) startAudit(ctx context.Context, cfg *config.File, bank *bankkeys.Set, log *slog.Logger) (bankkeys.Key, *audit.Writer, error) {
+	key, err := LoadSigningKey(cfg, cfg.Audit.SigningKey)
+	if err != nil {
+		return key, nil, fmt.Errorf("node: audit key: %w", err)
+	}
+	if bank.Has(key.Public) {
+		return key, nil, errors.New("node: the audit key is also a response-signing key; it must be a key of its own")
+	}
+	h, err := audit.NewHasher(cfg.Audit.Hash)
+	if err != nil {
+		return key, nil, err
+	}
+	witness := cfg.Path(cfg.Audit.WitnessDir)
+	if witness != "" {
+		if err := os.MkdirAll(witness, 0o700); err != nil {
+			return key, nil, fmt.Errorf("node: audit witness directory: %w", err)
+		}
+	}
+	st, err := sqlite.OpenAudit(ctx, filepath.Join(cfg.Path(cfg.DataDir), AuditDatabaseFile))
+	if err != nil {
+		return key, nil, err
+	}
+	n.cleanup = append(n.cleanup, func() { st.Close() })
+	w, err := audit.NewWriter(ctx, audit.WriterConfig{
+		Store: st, Hasher: h, KeyID: key.KeyID, Signer: key.Signer, WitnessDir: witness,
+		CheckpointEvery: cfg.Audit.CheckpointEvery, CheckpointInterval: cfg.Audit.CheckpointInterval, Logger: log,
+	})
+	if err != nil {
+		return key, nil, err
+	}
+	n.cleanup = append(n.cleanup, func() { w.Close() })
+	return key, w, nil
 }
 
 func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store, log *slog.Logger) (*gateway.Server, error) {

@@ -1,9 +1,12 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -21,9 +24,16 @@ import (
 //	  successor: https://…               # documentation of the replacement
 //	  terminated_at: 2026-06-30T00:00:00Z
 //	  notice: "…"                        # what callers of a terminated API are told
+//	  audit_class: transaction           # transaction | interface (default: by level)
+//	  audit_body: [/amount, /currency]   # request fields kept, masked, in the audit record
+//	  mask: [{path: /accounts/*/card_number, kind: card}]
+//	  scan_pii: true                     # default: true for A2
+//	  encrypt: [/entries/*/account_number]   # response fields encrypted to the app
+//	  sensitive: [/payment_password]     # request fields that must arrive encrypted
 const Extension = "x-bankguard"
 
 type extension struct {
+	Protection
 	APIID        string    `json:"api_id"`
 	Level        Level     `json:"level"`
 	Status       APIStatus `json:"status"`
@@ -76,7 +86,12 @@ func operationAPI(doc *openapi3.T, path string, item *openapi3.PathItem, method 
 		return API{}, err
 	}
 	var ext extension
-	if err := json.Unmarshal(b, &ext); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ext); err != nil {
+		return API{}, fmt.Errorf("%s: %w", Extension, err)
+	}
+	if err := ext.Protection.validate(); err != nil {
 		return API{}, fmt.Errorf("%s: %w", Extension, err)
 	}
 	id, err := ParseAPIID(ext.APIID)
@@ -105,7 +120,7 @@ func operationAPI(doc *openapi3.T, path string, item *openapi3.PathItem, method 
 		ID: ext.APIID, Name: op.Summary, Method: method, Path: path,
 		Level: ext.Level, Status: ext.Status, Spec: spec,
 		DeprecatedAt: ext.DeprecatedAt, Sunset: ext.Sunset, Successor: ext.Successor,
-		TerminatedAt: ext.TerminatedAt, Notice: ext.Notice,
+		TerminatedAt: ext.TerminatedAt, Notice: ext.Notice, Protection: ext.Protection,
 	}, nil
 }
 
@@ -116,4 +131,36 @@ func singleOperation(doc *openapi3.T, path string, item *openapi3.PathItem, meth
 	d := *doc
 	d.Paths = openapi3.NewPaths(openapi3.WithPath(path, one))
 	return json.Marshal(&d)
+}
+
+var (
+	maskKinds   = []string{"", "card", "account", "id_number", "phone", "name", "email"}
+	maskActions = []string{"", "mask", "pseudonym", "drop", "keep"}
+)
+
+func (p *Protection) validate() error {
+	if p.AuditClass != "" && p.AuditClass != AuditTransaction && p.AuditClass != AuditInterface {
+		return fmt.Errorf("audit_class %q is not transaction or interface", p.AuditClass)
+	}
+	for _, r := range p.Mask {
+		if !slices.Contains(maskKinds, r.Kind) || !slices.Contains(maskActions, r.Action) {
+			return fmt.Errorf("mask rule %s: unknown kind %q or action %q", r.Path, r.Kind, r.Action)
+		}
+	}
+	for _, list := range [][]string{p.AuditBody, p.Encrypt, p.Sensitive, maskPaths(p.Mask)} {
+		for _, path := range list {
+			if !strings.HasPrefix(path, "/") {
+				return fmt.Errorf("field path %q must be a JSON pointer starting with /", path)
+			}
+		}
+	}
+	return nil
+}
+
+func maskPaths(rules []MaskRule) []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = r.Path
+	}
+	return out
 }

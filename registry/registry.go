@@ -168,6 +168,63 @@ type API struct {
 	TerminatedAt time.Time
 	Notice       string // shown to callers of a terminated API
 	UpdatedAt    time.Time
+
+	// Protection says what happens to the API's data: audit class and
+	// body, masking, encryption, sensitive inputs.
+	Protection Protection
+}
+
+// Audit record classes: each is its own log with its own retention.
+const (
+	AuditTransaction = "transaction"
+	AuditInterface   = "interface"
+)
+
+// Protection is the personal-data and audit handling of one API, declared in
+// its OpenAPI x-bankguard block. Paths are JSON-pointer patterns ("*" one
+// member or index, "**" any number of segments).
+type Protection struct {
+	// AuditClass is "transaction" or "interface"; empty means transaction
+	// for A2 APIs and interface for A1.
+	AuditClass string `json:"audit_class,omitempty"`
+	// AuditBody lists the request body fields kept (masked) in the audit
+	// record; nothing else of the body is kept.
+	AuditBody []string `json:"audit_body,omitempty"`
+	// Mask lists masking rules for the response.
+	Mask []MaskRule `json:"mask,omitempty"`
+	// ScanPII: unlisted response fields are checked by the detectors too.
+	// Nil means on for A2 APIs, off for A1.
+	ScanPII *bool `json:"scan_pii,omitempty"`
+	// Encrypt lists response fields encrypted to the receiving application.
+	Encrypt []string `json:"encrypt,omitempty"`
+	// Sensitive lists request fields that must arrive encrypted to the bank.
+	Sensitive []string `json:"sensitive,omitempty"`
+}
+
+// MaskRule is one response masking rule.
+type MaskRule struct {
+	Path   string `json:"path"`
+	Kind   string `json:"kind,omitempty"`   // card, account, id_number, phone, name, email
+	Action string `json:"action,omitempty"` // mask (default), pseudonym, drop, keep
+}
+
+// Class returns the API's audit class.
+func (a *API) Class() string {
+	switch {
+	case a.Protection.AuditClass != "":
+		return a.Protection.AuditClass
+	case a.Level == A2:
+		return AuditTransaction
+	}
+	return AuditInterface
+}
+
+// ScansPII reports whether unlisted response fields are checked for personal data.
+func (a *API) ScansPII() bool {
+	if a.Protection.ScanPII != nil {
+		return *a.Protection.ScanPII
+	}
+	return a.Level == A2
 }
 
 // Reader reads the catalogue.

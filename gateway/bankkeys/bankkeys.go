@@ -1,7 +1,8 @@
-// Package bankkeys holds the bank's response-signing keys and publishes their
-// public halves at /.well-known/bankguard/keys (CONTRACT.md §3). These keys
-// sign and do nothing else: they are separate from every encryption key
-// (T/PCAC 0008-2020 3.3.4).
+// Package bankkeys holds a set of the bank's signing keys of one purpose and
+// publishes their public halves: the response-signing keys at
+// /.well-known/bankguard/keys (CONTRACT.md §3), the audit checkpoint key at
+// /.well-known/bankguard/audit-keys. Each key signs for one purpose only and
+// is separate from every encryption key (T/PCAC 0008-2020 3.3.4).
 package bankkeys
 
 import (
@@ -70,6 +71,17 @@ func NewSet(keys []Key) (*Set, error) {
 		return nil, err
 	}
 	return &Set{keys: keys, doc: append(b, '\n')}, nil
+}
+
+// Has reports whether pub is one of the set's public keys.
+func (s *Set) Has(pub crypto.PublicKey) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	for _, k := range s.keys {
+		if e, ok := k.Public.(equaler); ok && e.Equal(pub) {
+			return true
+		}
+	}
+	return false
 }
 
 // Signer returns the key that signs at t.

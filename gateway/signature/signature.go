@@ -118,6 +118,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next stage.H
 		return err
 	}
 	p := sig.Input.Params
+	ex.KeyID = p.KeyID
 	if err := checkParams(p); err != nil {
 		return err
 	}
@@ -149,6 +150,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next stage.H
 		}
 		return problem.Wrap(err, problem.SignatureInvalid, "the signature does not verify")
 	}
+	// The caller is who it says it is; what follows decides whether it may
+	// call this API now. Refusals from here on are attributed to the app.
+	ex.App, ex.Credential, ex.SignatureLabel = key.App, cred, sig.Input.Label
 	if key.App.Status != registry.AppActive {
 		return problem.Newf(problem.AppSuspended, "the application is %s and may not call APIs", key.App.Status)
 	}
@@ -165,7 +169,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next stage.H
 	if !fresh {
 		return problem.New(problem.ReplayDetected, "this keyid and nonce were already used")
 	}
-	ex.App, ex.Credential, ex.SignatureLabel = key.App, cred, sig.Input.Label
 	return next.ServeHTTP(w, r)
 }
 

@@ -64,14 +64,17 @@ type Exchange struct {
 	// Body is the request body, read once by the body stage.
 	Body []byte
 
-	// App and Credential are the authenticated application and the key it
-	// signed with (set by signature). SignatureLabel is the label verified.
+	// KeyID is the keyid the request's signature claims, verified or not.
+	KeyID string
+	// App and Credential are the application and key the signature verified
+	// with (set by signature, also when the request is then refused, e.g.
+	// for its level). SignatureLabel is the label verified.
 	App            *registry.App
 	Credential     *registry.Credential
 	SignatureLabel string
 
-	// Err is an error a stage rendered into the response itself (respsign
-	// signs its error responses), reported here for logging and audit.
+	// Err is the error the response renders, whoever rendered it (respsign
+	// renders its own so that it is signed), for the audit record and the log.
 	Err error
 	// UpstreamErr is where the proxy's error handler leaves a backend failure.
 	UpstreamErr error

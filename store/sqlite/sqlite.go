@@ -6,6 +6,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -65,13 +66,28 @@ var migrations = []string{
 		updated_at    TEXT NOT NULL,
 		UNIQUE (method, path)
 	);`,
+	`ALTER TABLE apis ADD COLUMN protection TEXT NOT NULL DEFAULT '{}';`,
 }
 
-// Open opens (creating if needed) the database at path and brings its schema up to date.
+// Open opens (creating if needed) the registry database at path and brings
+// its schema up to date.
 func Open(ctx context.Context, path string, key *secret.MasterKey) (*Store, error) {
 	if key == nil {
 		return nil, errors.New("sqlite: a master key is required")
 	}
+	db, err := openDB(ctx, path, migrations)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, key: key}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// openDB opens a database in WAL mode with full fsync on commit, and applies
+// the migrations it has not had yet (PRAGMA user_version counts them).
+func openDB(ctx context.Context, path string, migrations []string) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -81,27 +97,23 @@ func Open(ctx context.Context, path string, key *secret.MasterKey) (*Store, erro
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{db: db, key: key}
-	if err := s.migrate(ctx); err != nil {
+	if err := migrate(ctx, db, migrations); err != nil {
 		db.Close()
 		return nil, err
 	}
-	return s, nil
+	return db, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-func (s *Store) migrate(ctx context.Context) error {
+func migrate(ctx context.Context, db *sql.DB, migrations []string) error {
 	var version int
-	if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
 		return fmt.Errorf("sqlite: read schema version: %w", err)
 	}
 	if version > len(migrations) {
 		return fmt.Errorf("sqlite: database schema version %d is newer than this bankguard (%d)", version, len(migrations))
 	}
 	for i := version; i < len(migrations); i++ {
-		tx, err := s.db.BeginTx(ctx, nil)
+		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
@@ -257,18 +269,22 @@ func (s *Store) PutAPI(ctx context.Context, a registry.API) error {
 	if !a.Status.Valid() {
 		return fmt.Errorf("sqlite: api %s: invalid status %q", a.ID, a.Status)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO apis (id, name, method, path, level, status, version,
-		upstream, spec, deprecated_at, sunset, successor, terminated_at, notice, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	protection, err := json.Marshal(a.Protection)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO apis (id, name, method, path, level, status, version,
+		upstream, spec, deprecated_at, sunset, successor, terminated_at, notice, updated_at, protection)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, method = excluded.method,
 			path = excluded.path, level = excluded.level, status = excluded.status,
 			version = excluded.version, upstream = excluded.upstream, spec = excluded.spec,
 			deprecated_at = excluded.deprecated_at, sunset = excluded.sunset,
 			successor = excluded.successor, terminated_at = excluded.terminated_at,
-			notice = excluded.notice, updated_at = excluded.updated_at`,
+			notice = excluded.notice, updated_at = excluded.updated_at, protection = excluded.protection`,
 		a.ID, a.Name, a.Method, a.Path, int(a.Level), string(a.Status), a.Version, a.Upstream, a.Spec,
 		formatTime(a.DeprecatedAt), formatTime(a.Sunset), a.Successor, formatTime(a.TerminatedAt),
-		a.Notice, formatTime(time.Now()))
+		a.Notice, formatTime(time.Now()), protection)
 	if err != nil {
 		return fmt.Errorf("sqlite: put api %s: %w", a.ID, err)
 	}
@@ -278,7 +294,7 @@ func (s *Store) PutAPI(ctx context.Context, a registry.API) error {
 // APIs returns every API.
 func (s *Store) APIs(ctx context.Context) ([]registry.API, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, name, method, path, level, status, version, upstream,
-		spec, deprecated_at, sunset, successor, terminated_at, notice, updated_at FROM apis ORDER BY id`)
+		spec, deprecated_at, sunset, successor, terminated_at, notice, updated_at, protection FROM apis ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: apis: %w", err)
 	}
@@ -287,10 +303,13 @@ func (s *Store) APIs(ctx context.Context) ([]registry.API, error) {
 	for rows.Next() {
 		var a registry.API
 		var level int
-		var status, dep, sunset, term, updated string
+		var status, dep, sunset, term, updated, protection string
 		if err := rows.Scan(&a.ID, &a.Name, &a.Method, &a.Path, &level, &status, &a.Version, &a.Upstream,
-			&a.Spec, &dep, &sunset, &a.Successor, &term, &a.Notice, &updated); err != nil {
+			&a.Spec, &dep, &sunset, &a.Successor, &term, &a.Notice, &updated, &protection); err != nil {
 			return nil, fmt.Errorf("sqlite: apis: %w", err)
+		}
+		if err := json.Unmarshal([]byte(protection), &a.Protection); err != nil {
+			return nil, fmt.Errorf("sqlite: api %s protection: %w", a.ID, err)
 		}
 		a.Level, a.Status = registry.Level(level), registry.APIStatus(status)
 		a.DeprecatedAt, a.Sunset, a.TerminatedAt, a.UpdatedAt = parseTime(dep), parseTime(sunset), parseTime(term), parseTime(updated)

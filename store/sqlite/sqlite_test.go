@@ -95,7 +95,8 @@ func TestAPIRoundTrip(t *testing.T) {
 	sunset := time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC)
 	api := registry.API{ID: "OPC999990105010100000001", Name: "rates", Method: "GET", Path: "/v1/exchange-rates",
 		Level: registry.A1, Status: registry.APIDeprecated, Version: "1.0.0", Upstream: "sandbox",
-		Spec: []byte(`{"openapi":"3.0.3"}`), Sunset: sunset}
+		Spec: []byte(`{"openapi":"3.0.3"}`), Sunset: sunset,
+		Protection: registry.Protection{AuditBody: []string{"/amount"}, Mask: []registry.MaskRule{{Path: "/x", Kind: "card"}}}}
 	if err := s.PutAPI(ctx, api); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,8 @@ func TestAPIRoundTrip(t *testing.T) {
 	if err != nil || len(apis) != 1 {
 		t.Fatalf("APIs = %v, %v", apis, err)
 	}
-	if got := apis[0]; !got.Sunset.Equal(sunset) || got.Level != registry.A1 || got.Status != registry.APIDeprecated {
+	if got := apis[0]; !got.Sunset.Equal(sunset) || got.Level != registry.A1 || got.Status != registry.APIDeprecated ||
+		len(got.Protection.AuditBody) != 1 || got.Protection.Mask[0].Kind != "card" {
 		t.Fatalf("got %+v", got)
 	}
 	if err := s.PutAPI(ctx, registry.API{ID: "x", Status: "bogus"}); err == nil {
