@@ -102,14 +102,20 @@ func (p *Proof) Check(keys KeySet) (string, error) {
 	}
 	switch p.Type {
 	case ProofInclusion:
-		rec, err := ParseCanonical(p.Record)
+		// The record may have been re-indented on its way: the leaf is over
+		// its canonical form.
+		var rec Record
+		if err := json.Unmarshal(p.Record, &rec); err != nil {
+			return "", fmt.Errorf("audit: the proof's record is not a record: %w", err)
+		}
+		data, err := rec.Canonical()
 		if err != nil {
 			return "", err
 		}
 		if rec.Seq != p.Index || rec.Log != p.Log {
 			return "", fmt.Errorf("audit: the record is record %d of log %s, the proof is for %d of %s", rec.Seq, rec.Log, p.Index, p.Log)
 		}
-		if err := proof.VerifyInclusion(h, p.Index, p.Checkpoint.Size, h.HashLeaf(p.Record), p.Hashes, p.Checkpoint.Root); err != nil {
+		if err := proof.VerifyInclusion(h, p.Index, p.Checkpoint.Size, h.HashLeaf(data), p.Hashes, p.Checkpoint.Root); err != nil {
 			return "", fmt.Errorf("audit: inclusion proof does not verify: %w", err)
 		}
 		return fmt.Sprintf("record %d (txn %s, %s) is in log %s, whose first %d records the audit key %s signed at %s",

@@ -24,6 +24,8 @@ Usage:
         Run the gateway from a declarative YAML configuration.
   bankguard call  [--profile FILE] [--app APP_ID] METHOD URL [--data BODY]
         Send a signed request and verify the bank's response signature.
+  bankguard audit verify|export|prove|consistency|check-proof [--data DIR]
+        Verify, export and prove the tamper-evident audit log.
 
 Run 'bankguard COMMAND --help' for a command's flags.
 `
@@ -48,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(ctx, args[1:], stderr)
 	case "call":
 		return callCmd(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
