@@ -145,7 +145,7 @@ func TestVerifyNamesTheFirstBadRecord(t *testing.T) {
 		{name: "edit a field", seq: 250, want: "edited", tamper: func(t *testing.T, f *fixture) {
 			f.sqlExec(t, `UPDATE audit_records SET data = replace(data, '"status":200', '"status":201') WHERE log='transaction' AND seq=250`)
 		}},
-		{name: "edit a field and its leaf hash", seq: 255, atMost: true, want: "tree node (8, 0)|do not match the checkpoint", tamper: func(t *testing.T, f *fixture) {
+		{name: "edit a field and its leaf hash", seq: 255, atMost: true, want: `tree node \(8, 0\)|do not match the checkpoint`, tamper: func(t *testing.T, f *fixture) {
 			editAndRehash(t, f, 250, `"amount":"1.00"`, `"amount":"9.00"`)
 		}},
 		{name: "edit a field and its leaf hash where no tree node covers it", seq: 550, atMost: true, want: "do not match the checkpoint",
