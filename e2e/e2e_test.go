@@ -16,6 +16,8 @@ import (
 
 	"github.com/bankguard/bankguard/config"
 	"github.com/bankguard/bankguard/demo"
+	"github.com/bankguard/bankguard/gateway/bankkeys"
+	"github.com/bankguard/bankguard/httpsig"
 	"github.com/bankguard/bankguard/node"
 	"github.com/bankguard/bankguard/profile"
 	"github.com/bankguard/bankguard/sdk"
@@ -191,4 +193,12 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.w.String()
+}
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+func httpsigVerifier(k bankkeys.Key) (httpsig.Verifier, error) {
+	return httpsig.NewVerifier(k.Signer.Alg(), k.Public)
 }
