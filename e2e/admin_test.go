@@ -8,6 +8,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bankguard/bankguard/audit"
+	"github.com/bankguard/bankguard/sdk"
 )
 
 // adminClient talks to the admin API with the operator certificate (or none).
@@ -94,4 +98,70 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	if !strings.Contains(logs, "level_insufficient") {
 		t.Fatal("the refusal was not logged")
 	}
+}
+
+func TestAdminAuditQueryAndProof(t *testing.T) {
+	s := startDemo(t)
+	resp := s.call("demo-a2-sm2", "GET", "/v1/accounts", nil)
+	id := resp.Header.Get("X-Request-Id")
+	admin := s.adminClient(true)
+
+	r, err := admin.Get(s.profile.Target.AdminURL + "/admin/v1/audit/records?txn_id=" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Records []map[string]any `json:"records"`
+	}
+	json.NewDecoder(r.Body).Decode(&page)
+	r.Body.Close()
+	if len(page.Records) != 1 {
+		t.Fatalf("records: %+v", page)
+	}
+	rec := page.Records[0]
+	for _, field := range []string{"txn_id", "timestamp", "app_id", "api_id", "latency_ms", "result", "status", "error_code", "user", "client_ip", "seq", "leaf_hash"} {
+		if _, ok := rec[field]; !ok {
+			t.Errorf("record lacks %s: %v", field, rec)
+		}
+	}
+	if rec["app_id"] != "demo-a2-sm2" || rec["api_id"] != "OPC999990201010100000001" || rec["result"] != "success" || rec["log"] != "transaction" {
+		t.Fatalf("record %v", rec)
+	}
+
+	// The proof is served once a checkpoint covers the record (at most 10 s in the demo).
+	var proofStatus int
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		r, err := admin.Get(s.profile.Target.AdminURL + "/admin/v1/audit/proof?txn_id=" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proofStatus = r.StatusCode
+		var p audit.Proof
+		json.NewDecoder(r.Body).Decode(&p)
+		r.Body.Close()
+		if proofStatus != 200 {
+			continue
+		}
+		keys := s.auditKeys(t)
+		if _, err := p.Check(keys); err != nil {
+			t.Fatalf("proof from the admin API: %v", err)
+		}
+		return
+	}
+	t.Fatalf("no proof within 15 s (last status %d)", proofStatus)
+}
+
+// auditKeys fetches the published audit keys from the gateway.
+func (s *sandbox) auditKeys(t *testing.T) audit.KeySet {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.profile.URL("/.well-known/bankguard/audit-keys"), nil)
+	resp, body := s.raw("", req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("audit keys: %d", resp.StatusCode)
+	}
+	ks, err := sdk.ParseBankKeys(body, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return audit.KeySet(ks)
 }

@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/bankguard/bankguard/audit"
 	"github.com/bankguard/bankguard/problem"
 	"github.com/bankguard/bankguard/registry"
 )
@@ -21,6 +24,9 @@ type Admin struct {
 	Gateway        *Gateway
 	AllowedClients []string
 	Logger         *slog.Logger
+	// Audit and AuditHasher serve audit queries and proofs.
+	Audit       audit.Store
+	AuditHasher *audit.Hasher
 }
 
 // appView is an app as the admin API shows it: no key material.
@@ -43,6 +49,9 @@ func (a *Admin) Handler() http.Handler {
 	mux.Handle("GET /admin/v1/apps", a.guard(a.listApps))
 	mux.Handle("POST /admin/v1/apps/{app_id}/status", a.guard(a.setAppStatus))
 	mux.Handle("POST /admin/v1/reload", a.guard(a.reloadRegistry))
+	mux.Handle("GET /admin/v1/audit/records", a.guard(a.auditRecords))
+	mux.Handle("GET /admin/v1/audit/proof", a.guard(a.auditProof))
+	mux.Handle("GET /admin/v1/audit/checkpoints", a.guard(a.auditCheckpoints))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, "", problem.New(problem.NotFound, "no admin endpoint at this path"))
 	})
@@ -121,6 +130,83 @@ func (a *Admin) reloadRegistry(w http.ResponseWriter, r *http.Request) (string, 
 		return "", err
 	}
 	return "reload", writeJSON(w, map[string]string{"status": "reloaded"})
+}
+
+// auditRecords lists audit records: ?txn_id=&app_id=&api_id=&user=&log=
+// &since=&until= (RFC 3339) &limit= (≤ 1000) &after=LOG:SEQ (the previous page's next).
+func (a *Admin) auditRecords(w http.ResponseWriter, r *http.Request) (string, error) {
+	q := r.URL.Query()
+	f := audit.Filter{TxnID: q.Get("txn_id"), AppID: q.Get("app_id"), APIID: q.Get("api_id"), User: q.Get("user"), Log: q.Get("log")}
+	var err error
+	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := q.Get(name); v != "" {
+			if *dst, err = time.Parse(time.RFC3339, v); err != nil {
+				return "", problem.Newf(problem.RequestInvalid, "%s must be an RFC 3339 time", name)
+			}
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 1000 {
+			return "", problem.New(problem.RequestInvalid, "limit must be 1 to 1000")
+		}
+	}
+	if v := q.Get("after"); v != "" {
+		log, seq, ok := strings.Cut(v, ":")
+		if f.AfterSeq, err = strconv.ParseUint(seq, 10, 64); !ok || err != nil {
+			return "", problem.New(problem.RequestInvalid, "after must be LOG:SEQ as returned in next")
+		}
+		f.AfterLog = log
+	}
+	found, err := a.Audit.Query(r.Context(), f)
+	if err != nil {
+		return "", err
+	}
+	out := struct {
+		Records []audit.ExportedRecord `json:"records"`
+		Next    string                 `json:"next,omitempty"`
+	}{Records: make([]audit.ExportedRecord, 0, len(found))}
+	for _, e := range found {
+		out.Records = append(out.Records, audit.ExportedRecord{Record: e.Record, LeafHash: e.Leaf})
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	if len(found) == limit {
+		last := found[len(found)-1]
+		out.Next = fmt.Sprintf("%s:%d", last.Log, last.Seq)
+	}
+	return "", writeJSON(w, out)
+}
+
+// auditProof returns the inclusion proof of ?txn_id=.
+func (a *Admin) auditProof(w http.ResponseWriter, r *http.Request) (string, error) {
+	p, err := audit.Prove(r.Context(), a.Audit, a.AuditHasher, r.URL.Query().Get("txn_id"))
+	switch {
+	case errors.Is(err, audit.ErrNotFound):
+		return "", problem.New(problem.NotFound, "no audit record with this txn_id")
+	case errors.Is(err, audit.ErrNotCovered):
+		return "", problem.New(problem.NotFound, "the record is not covered by a signed checkpoint yet; retry in a few seconds").
+			WithHeader("Retry-After", "10")
+	case err != nil:
+		return "", err
+	}
+	return "", writeJSON(w, p)
+}
+
+// auditCheckpoints returns the latest signed checkpoint of each log.
+func (a *Admin) auditCheckpoints(w http.ResponseWriter, r *http.Request) (string, error) {
+	out := map[string]*audit.Checkpoint{}
+	for _, log := range audit.Logs {
+		cps, err := a.Audit.Checkpoints(r.Context(), log)
+		if err != nil {
+			return "", err
+		}
+		if len(cps) > 0 {
+			out[log] = &cps[len(cps)-1]
+		}
+	}
+	return "", writeJSON(w, out)
 }
 
 func writeJSON(w http.ResponseWriter, v any) error {

@@ -93,11 +93,11 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	if err != nil {
 		return nil, err
 	}
-	auditKey, writer, err := n.startAudit(ctx, cfg, keys, log)
+	al, err := n.startAudit(ctx, cfg, keys, log)
 	if err != nil {
 		return nil, err
 	}
-	auditKeys, err := bankkeys.NewSet([]bankkeys.Key{auditKey})
+	auditKeys, err := bankkeys.NewSet([]bankkeys.Key{al.key})
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 		Store:            st,
 		Nonces:           memory.NewNonces(0, nil),
 		BankKeys:         keys,
-		Audit:            writer,
+		Audit:            al.writer,
 		AuditKeys:        auditKeys,
 		Upstreams:        upstreams,
 		Signature:        cfg.Signature,
@@ -118,7 +118,7 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 		return nil, err
 	}
 	n.Gateway = gw
-	srv, err := server(cfg, o, gw, st, log)
+	srv, err := server(cfg, o, gw, st, al, log)
 	if err != nil {
 		return nil, err
 	}
@@ -260,28 +260,36 @@ func LoadSigningKey(cfg *config.File, k config.SigningKey) (bankkeys.Key, error)
 // AuditDatabaseFile is the audit store's file name in the data directory.
 const AuditDatabaseFile = "audit.db"
 
+// auditLog is a node's audit log: its checkpoint key, store and writer.
+type auditLog struct {
+	key    bankkeys.Key
+	store  audit.Store
+	hasher *audit.Hasher
+	writer *audit.Writer
+}
+
 // startAudit opens the audit store and starts its writer; both close with the node.
-func (n *Node) startAudit(ctx context.Context, cfg *config.File, bank *bankkeys.Set, log *slog.Logger) (bankkeys.Key, *audit.Writer, error) {
+func (n *Node) startAudit(ctx context.Context, cfg *config.File, bank *bankkeys.Set, log *slog.Logger) (*auditLog, error) {
 	key, err := LoadSigningKey(cfg, cfg.Audit.SigningKey)
 	if err != nil {
-		return key, nil, fmt.Errorf("node: audit key: %w", err)
+		return nil, fmt.Errorf("node: audit key: %w", err)
 	}
 	if bank.Has(key.Public) {
-		return key, nil, errors.New("node: the audit key is also a response-signing key; it must be a key of its own")
+		return nil, errors.New("node: the audit key is also a response-signing key; it must be a key of its own")
 	}
 	h, err := audit.NewHasher(cfg.Audit.Hash)
 	if err != nil {
-		return key, nil, err
+		return nil, err
 	}
 	witness := cfg.Path(cfg.Audit.WitnessDir)
 	if witness != "" {
 		if err := os.MkdirAll(witness, 0o700); err != nil {
-			return key, nil, fmt.Errorf("node: audit witness directory: %w", err)
+			return nil, fmt.Errorf("node: audit witness directory: %w", err)
 		}
 	}
 	st, err := sqlite.OpenAudit(ctx, filepath.Join(cfg.Path(cfg.DataDir), AuditDatabaseFile))
 	if err != nil {
-		return key, nil, err
+		return nil, err
 	}
 	n.cleanup = append(n.cleanup, func() { st.Close() })
 	w, err := audit.NewWriter(ctx, audit.WriterConfig{
@@ -289,13 +297,13 @@ func (n *Node) startAudit(ctx context.Context, cfg *config.File, bank *bankkeys.
 		CheckpointEvery: cfg.Audit.CheckpointEvery, CheckpointInterval: cfg.Audit.CheckpointInterval, Logger: log,
 	})
 	if err != nil {
-		return key, nil, err
+		return nil, err
 	}
 	n.cleanup = append(n.cleanup, func() { w.Close() })
-	return key, w, nil
+	return &auditLog{key: key, store: st, hasher: h, writer: w}, nil
 }
 
-func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store, log *slog.Logger) (*gateway.Server, error) {
+func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store, al *auditLog, log *slog.Logger) (*gateway.Server, error) {
 	gwTLS, err := listenerTLS(cfg, cfg.Gateway.TLS, false)
 	if err != nil {
 		return nil, fmt.Errorf("node: gateway TLS: %w", err)
@@ -316,7 +324,8 @@ func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store,
 			return nil, fmt.Errorf("node: admin TLS: %w", err)
 		}
 		srv.AdminAddr = cfg.Admin.Addr
-		srv.Admin = (&gateway.Admin{Store: st, Gateway: gw, AllowedClients: cfg.Admin.AllowedClients, Logger: log}).Handler()
+		srv.Admin = (&gateway.Admin{Store: st, Gateway: gw, AllowedClients: cfg.Admin.AllowedClients, Logger: log,
+			Audit: al.store, AuditHasher: al.hasher}).Handler()
 	}
 	return srv, nil
 }
