@@ -300,7 +300,48 @@ func (n *Node) startAudit(ctx context.Context, cfg *config.File, bank *bankkeys.
 		return nil, err
 	}
 	n.cleanup = append(n.cleanup, func() { w.Close() })
+	arch := NewArchiver(cfg, st, h, key)
+	go archiveHourly(ctx, arch, log)
 	return &auditLog{key: key, store: st, hasher: h, writer: w}, nil
+}
+
+// NewArchiver returns the archiver of cfg's retention policy.
+func NewArchiver(cfg *config.File, st audit.Store, h *audit.Hasher, key bankkeys.Key) *audit.Archiver {
+	dir := cfg.Path(cfg.Audit.ArchiveDir)
+	if dir == "" {
+		dir = filepath.Join(cfg.Path(cfg.DataDir), "archive")
+	}
+	v, _ := httpsig.NewVerifier(key.Signer.Alg(), key.Public)
+	day := 24 * time.Hour
+	return &audit.Archiver{
+		Store: st, Hasher: h, KeyID: key.KeyID, Signer: key.Signer, Keys: audit.KeySet{key.KeyID: v},
+		Dir: dir, WitnessDir: cfg.Path(cfg.Audit.WitnessDir),
+		Retention: map[string]time.Duration{
+			audit.LogTransaction: time.Duration(cfg.Audit.TransactionDays) * day,
+			audit.LogInterface:   time.Duration(cfg.Audit.InterfaceDays) * day,
+		},
+	}
+}
+
+// archiveHourly applies the retention policy a minute after start and then
+// every hour, until ctx ends.
+func archiveHourly(ctx context.Context, a *audit.Archiver, log *slog.Logger) {
+	wait := time.Minute
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = time.Hour
+		done, err := a.Run(ctx)
+		if err != nil {
+			log.Error("audit archival failed; records stay in the live store", "err", err)
+		}
+		for _, d := range done {
+			log.Info("audit records archived", "log", d.Log, "from", d.From, "to", d.To, "file", d.File)
+		}
+	}
 }
 
 func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store, al *auditLog, log *slog.Logger) (*gateway.Server, error) {

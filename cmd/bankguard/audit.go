@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -29,6 +30,8 @@ const auditUsage = `Usage:
   bankguard audit prove       [--data DIR | --config FILE] --txn ID
   bankguard audit consistency [--data DIR | --config FILE] --log L --from N --to M
   bankguard audit check-proof --proof FILE (--keys FILE|URL [--cacert FILE] | --key PEM-FILE)
+  bankguard audit archive     [--data DIR | --config FILE]
+  bankguard audit verify-segment --segment FILE --keys FILE|URL [--cacert FILE]
 
 verify exits 0 when every log verifies, 1 at the first bad record (named), 2 when it cannot run.
 Times (T) are RFC 3339 (2026-11-26T00:00:00Z) or a date (2026-11-26).
@@ -94,8 +97,23 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 			return 0, writeIndented(stdout, p)
 		}
-	case "check-proof":
-		return checkProofCmd(ctx, args[1:], stdout, stderr)
+	case "archive":
+		run = func(t *target) (int, error) {
+			key, err := node.LoadSigningKey(t.cfg, t.cfg.Audit.SigningKey)
+			if err != nil {
+				return 2, fmt.Errorf("audit key: %w", err)
+			}
+			done, err := node.NewArchiver(t.cfg, t.store, t.hasher, key).Run(ctx)
+			for _, d := range done {
+				fmt.Fprintf(stdout, "archived log %s records %d..%d to %s\n", d.Log, d.From, d.To-1, d.File)
+			}
+			if err == nil && len(done) == 0 {
+				fmt.Fprintln(stdout, "nothing is past its retention period")
+			}
+			return 0, err
+		}
+	case "check-proof", "verify-segment":
+		return checkProofCmd(ctx, args[0], args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "bankguard audit: unknown subcommand %q\n\n%s", args[0], auditUsage)
 		return 2
@@ -260,31 +278,50 @@ func httpsClient(caFile string) (*http.Client, error) {
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}, nil
 }
 
-func checkProofCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("audit check-proof", flag.ContinueOnError)
+// checkProofCmd checks a proof or an archived segment offline, with the
+// published audit key only.
+func checkProofCmd(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("audit "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	proofFile := fs.String("proof", "", "proof `file` (from bankguard audit prove or consistency)")
+	input := fs.String("proof", "", "proof `file` (from bankguard audit prove or consistency)")
+	if sub == "verify-segment" {
+		input = fs.String("segment", "", "archived segment `file`")
+	}
 	keysFrom := fs.String("keys", "", "the published audit key document: `file or URL`")
-	keyFile := fs.String("key", "", "the audit public key, PEM `file`")
 	ca := fs.String("cacert", "", "CA certificate `file` to trust when --keys is a URL")
+	keyFile := fs.String("key", "", "the audit public key, PEM `file` (check-proof only)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	fail := func(err error) int {
-		fmt.Fprintf(stderr, "bankguard audit check-proof: %v\n", err)
+		fmt.Fprintf(stderr, "bankguard audit %s: %v\n", sub, err)
 		return 2
 	}
-	if *proofFile == "" || (*keysFrom == "") == (*keyFile == "") {
+	if *input == "" || (*keysFrom == "") == (*keyFile == "") || sub == "verify-segment" && *keyFile != "" {
 		fmt.Fprint(stderr, auditUsage)
 		return 2
 	}
-	b, err := os.ReadFile(*proofFile)
+	b, err := os.ReadFile(*input)
 	if err != nil {
 		return fail(err)
 	}
+	if sub == "verify-segment" {
+		keys, err := loadKeyDocument(ctx, *keysFrom, *ca)
+		if err != nil {
+			return fail(err)
+		}
+		rep, err := audit.VerifySegment(bytes.NewReader(b), keys)
+		if err != nil {
+			fmt.Fprintf(stdout, "INVALID: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "valid: records %d..%d of log %s, signed by %s at %s\n", rep.From, rep.To-1, rep.Log,
+			rep.Signed.KeyID, rep.Signed.Time.Format(time.RFC3339))
+		return 0
+	}
 	var p audit.Proof
 	if err := json.Unmarshal(b, &p); err != nil {
-		return fail(fmt.Errorf("%s is not a proof: %w", *proofFile, err))
+		return fail(fmt.Errorf("%s is not a proof: %w", *input, err))
 	}
 	var keys audit.KeySet
 	if *keysFrom != "" {
