@@ -31,7 +31,7 @@ type fixture struct {
 	keys    audit.KeySet
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	priv, _ := sm2.GenerateKey(rand.Reader)
@@ -44,18 +44,22 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) open(t *testing.T) *sqlite.AuditStore {
+func (f *fixture) open(t testing.TB) *sqlite.AuditStore {
 	t.Helper()
-	st, err := sqlite.OpenAudit(context.Background(), f.db)
+	st, err := openBench(f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
+func openBench(f *fixture) (*sqlite.AuditStore, error) {
+	return sqlite.OpenAudit(context.Background(), f.db)
+}
+
 // write appends n records per log, concurrently, with a checkpoint every
 // `every` records, and closes the writer (final checkpoint).
-func (f *fixture) write(t *testing.T, n, every int) {
+func (f *fixture) write(t testing.TB, n, every int) {
 	t.Helper()
 	st := f.open(t)
 	defer st.Close()
