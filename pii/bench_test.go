@@ -1,0 +1,72 @@
+package pii_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bankguard/bankguard/pii"
+	"github.com/bankguard/bankguard/sandbox"
+)
+
+func BenchmarkMaskJSON(b *testing.B) {
+	bank := sandbox.New(sandbox.Options{Seed: 1, Now: func() time.Time { return sandboxNow }})
+	u := bank.Users()[0]
+	e, err := pii.NewEngine([]byte("a pseudonym key of 32 bytes or more, for tests"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rules := &pii.Policy{Scan: true, Rules: []pii.Rule{
+		{Path: "/accounts/*/card_number", Kind: pii.Card},
+		{Path: "/**/holder_id_number", Action: pii.ActionPseudonym, Kind: pii.IDNumber},
+		{Path: "/**/branch", Action: pii.ActionKeep},
+	}}
+	for _, bc := range []struct {
+		name, path string
+		p          *pii.Policy
+	}{
+		{"accounts", "/v1/accounts", &pii.Policy{Scan: true}},
+		{"accounts-rules", "/v1/accounts", rules},
+		{"transactions", "/v1/accounts/" + u.Accounts[0].ID + "/transactions?page_size=12", &pii.Policy{Scan: true}},
+		{"reconciliation", "/v1/reconciliation/2026-11-25", &pii.Policy{Scan: true}},
+		{"products-clean", "/v1/products", &pii.Policy{Scan: true}},
+	} {
+		doc := sandboxResponse(b, bank, bc.path, u.ID)
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := e.MaskJSON(doc, bc.p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkMaskText(b *testing.B) {
+	for _, bc := range []struct{ name, text string }{
+		{"log-line-pii", `time=2026-11-26T10:15:00+08:00 level=INFO msg="transfer to 6222020200112233446" id=330106197811198076 err="phone 13812345678 failed" request_id=20261126223116339876241510c9d latency_ms=12.5`},
+		{"log-line-clean", `time=2026-11-26T10:15:00+08:00 level=INFO msg="request done" api=OPC999990201010100000001 status=200 request_id=20261126223116339876241510c9d latency_ms=12.5 bytes=1834`},
+		{"1KiB-clean", strings.Repeat(`{"amount":"109.18","posted_at":"2026-11-26T09:06:07+08:00","id":"TX202611260000000053"} `, 11)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = pii.MaskText(bc.text)
+			}
+		})
+	}
+}
+
+func BenchmarkPseudonym(b *testing.B) {
+	e, err := pii.NewEngine([]byte("a pseudonym key of 32 bytes or more, for tests"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = e.Pseudonym(pii.Card, "6219999814660352367")
+	}
+}

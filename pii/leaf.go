@@ -1,0 +1,354 @@
+package pii
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// leaf rewrites the string or number doc[start:end] as c says.
+func (w *rewriter) leaf(start, end int, isString, escaped bool, c ctx) error {
+	var v []byte
+	if isString {
+		v = w.doc[start+1 : end-1]
+		if escaped {
+			if w.str == nil {
+				w.str = make([]byte, 0, 256)
+			}
+			w.str = unescape(w.str[:0], v)
+			v = w.str
+		}
+	} else {
+		v = w.doc[start:end]
+	}
+	if len(v) == 0 {
+		return nil
+	}
+	m, changed := w.rewrite(v, isString || allDigits(v), c)
+	if !changed {
+		return nil
+	}
+	w.cut(start, end)
+	w.out = appendQuoted(w.out, m)
+	w.n++
+	return nil
+}
+
+// rewrite returns the replacement of the value v and whether it differs from v. Member-name
+// hints apply to strings and integers (hinted), not to fractions and negative numbers.
+func (w *rewriter) rewrite(v []byte, hinted bool, c ctx) ([]byte, bool) {
+	hint := Kind("")
+	if hinted {
+		hint = hintFor(c.name)
+	}
+	if r := c.rule; r != nil {
+		kind := r.Kind
+		if kind == "" {
+			if kind = classify(v, hint); kind == "" {
+				kind = w.wholeFinding(v)
+			}
+		}
+		if r.Action == ActionPseudonym {
+			w.masked = appendPseudonym(w.e, w.maskBuf(), kind, v)
+			return w.masked, true
+		}
+		w.masked = appendMask(w.maskBuf(), kind, v) // no kind: every character is hidden
+		return w.masked, !bytes.Equal(w.masked, v)
+	}
+	if !w.p.Scan {
+		return nil, false
+	}
+	if kind := classify(v, hint); kind != "" {
+		w.masked = appendMask(w.maskBuf(), kind, v)
+		return w.masked, !bytes.Equal(w.masked, v)
+	}
+	fs := appendFindings(w.findBuf[:0], v)
+	if len(fs) == 0 {
+		return nil, false
+	}
+	w.masked = appendMaskFindings(w.maskBuf(), v, fs)
+	return w.masked, true
+}
+
+// maskBuf returns the buffer for masked values, emptied: one for all the values of a document,
+// made when the first is masked.
+func (w *rewriter) maskBuf() []byte {
+	if w.masked == nil {
+		w.masked = make([]byte, 0, 256)
+	}
+	return w.masked[:0]
+}
+
+// wholeFinding returns the kind of the one finding that is all of v, or "".
+func (w *rewriter) wholeFinding(v []byte) Kind {
+	fs := appendFindings(w.findBuf[:0], v)
+	if len(fs) == 1 && fs[0].Start == 0 && fs[0].End == len(v) {
+		return fs[0].Kind
+	}
+	return ""
+}
+
+// classify returns the kind of v when the member-name hint fits it, or "".
+func classify(v []byte, hint Kind) Kind {
+	switch hint {
+	case Name:
+		if looksLikeName(v) {
+			return Name
+		}
+	case IDNumber:
+		if digits(v) > 0 {
+			return IDNumber
+		}
+	case Phone:
+		if digits(v) >= 7 && onlyOf(v, " -+()") {
+			return Phone
+		}
+	case Card:
+		if digits(v) > 0 && onlyOf(v, " -") {
+			return Card
+		}
+	case Account:
+		if n := digits(v); n > 0 && onlyOf(v, " -") {
+			var d [19]byte
+			if n >= 13 && n <= 19 && luhnValid(appendDigits(d[:0], v)) {
+				return Card
+			}
+			return Account
+		}
+	case Email:
+		var buf [2]Finding
+		if fs := appendFindings(buf[:0], v); len(fs) == 1 && fs[0].Kind == Email && fs[0].Start == 0 && fs[0].End == len(v) {
+			return Email
+		}
+	}
+	return ""
+}
+
+// digits counts the ASCII digits of v.
+func digits(v []byte) int {
+	n := 0
+	for _, c := range v {
+		if isDigit(c) {
+			n++
+		}
+	}
+	return n
+}
+
+// onlyOf reports whether v has nothing but ASCII digits and the bytes of seps.
+func onlyOf(v []byte, seps string) bool {
+	for _, c := range v {
+		if !isDigit(c) && strings.IndexByte(seps, c) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendDigits appends the ASCII digits of v to d.
+func appendDigits(d, v []byte) []byte {
+	for _, c := range v {
+		if isDigit(c) {
+			d = append(d, c)
+		}
+	}
+	return d
+}
+
+// allDigits reports whether v is a non-empty run of ASCII digits.
+func allDigits(v []byte) bool {
+	for _, c := range v {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return len(v) > 0
+}
+
+// scanString checks the string that starts at doc[i] and returns the index after it and
+// whether it has escapes.
+func (w *rewriter) scanString(i int) (end int, escaped bool, err error) {
+	d := w.doc
+	for j := i + 1; j < len(d); {
+		switch c := d[j]; {
+		case c == '"':
+			return j + 1, escaped, nil
+		case c == '\\':
+			escaped = true
+			if j+1 >= len(d) {
+				return 0, false, w.syntax(len(d), "in a string")
+			}
+			switch d[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if j+6 > len(d) || !hex4(d[j+2:j+6]) {
+					return 0, false, fmt.Errorf("%w: bad \\u escape at offset %d", ErrInvalidJSON, j)
+				}
+				j += 6
+			default:
+				return 0, false, fmt.Errorf("%w: bad escape at offset %d", ErrInvalidJSON, j)
+			}
+		case c < 0x20:
+			return 0, false, fmt.Errorf("%w: control character in a string at offset %d", ErrInvalidJSON, j)
+		default:
+			j++
+		}
+	}
+	return 0, false, w.syntax(len(d), "in a string")
+}
+
+// scanNumber checks the number that starts at doc[i] and returns the index after it.
+func (w *rewriter) scanNumber(i int) (int, error) {
+	d := w.doc
+	j := i
+	if j < len(d) && d[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(d) && d[j] == '0':
+		j++
+	case j < len(d) && d[j] >= '1' && d[j] <= '9':
+		for j < len(d) && isDigit(d[j]) {
+			j++
+		}
+	default:
+		return 0, w.syntax(j, "in a number")
+	}
+	if j < len(d) && d[j] == '.' {
+		j++
+		if j >= len(d) || !isDigit(d[j]) {
+			return 0, w.syntax(j, "in a number")
+		}
+		for j < len(d) && isDigit(d[j]) {
+			j++
+		}
+	}
+	if j < len(d) && (d[j] == 'e' || d[j] == 'E') {
+		j++
+		if j < len(d) && (d[j] == '+' || d[j] == '-') {
+			j++
+		}
+		if j >= len(d) || !isDigit(d[j]) {
+			return 0, w.syntax(j, "in a number")
+		}
+		for j < len(d) && isDigit(d[j]) {
+			j++
+		}
+	}
+	return j, nil
+}
+
+// hex4 reports whether b is four hexadecimal digits.
+func hex4(b []byte) bool {
+	for _, c := range b {
+		if !isDigit(c) && (c|0x20 < 'a' || c|0x20 > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// unhex4 parses four hexadecimal digits.
+func unhex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case isDigit(c):
+			r = r<<4 | rune(c-'0')
+		default:
+			r = r<<4 | rune(c|0x20-'a'+10)
+		}
+	}
+	return r
+}
+
+// unescape appends the content of a checked JSON string (without its quotes) to dst, decoded.
+// A lone surrogate decodes as U+FFFD, as encoding/json does.
+func unescape(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		switch s[i+1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := unhex4(s[i+2 : i+6])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					if r2 := utf16.DecodeRune(r, unhex4(s[i+2:i+6])); r2 != utf8.RuneError {
+						r = r2
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, s[i+1])
+		}
+		i += 2
+	}
+	return dst
+}
+
+// appendQuoted appends s as a JSON string. Invalid UTF-8 becomes U+FFFD; U+2028 and U+2029 are
+// escaped, as encoding/json does.
+func appendQuoted(dst, s []byte) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}
