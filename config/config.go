@@ -39,6 +39,7 @@ type File struct {
 	Limits          Limits              `yaml:"limits"`
 	Signature       signature.Config    `yaml:"signature"`
 	ResponseSigning []SigningKey        `yaml:"response_signing"`
+	EncryptionKeys  []EncryptionKey     `yaml:"encryption_keys"`
 	Audit           Audit               `yaml:"audit"`
 	Upstreams       map[string]Upstream `yaml:"upstreams"`
 	APIs            []APISource         `yaml:"apis"`
@@ -80,6 +81,19 @@ type Limits struct {
 type SigningKey struct {
 	KeyID          string    `yaml:"key_id"`
 	Alg            string    `yaml:"alg"`
+	PrivateKeyFile string    `yaml:"private_key_file"`
+	NotBefore      time.Time `yaml:"not_before"`
+	NotAfter       time.Time `yaml:"not_after"`
+}
+
+// EncryptionKey is one of the bank's SM2 encryption keys: applications seal
+// sensitive inputs (payment passwords) to it, and the bank's backend opens
+// them. The gateway itself needs only the public key.
+type EncryptionKey struct {
+	KeyID         string `yaml:"key_id"`
+	PublicKeyFile string `yaml:"public_key_file"`
+	// PrivateKeyFile is read only by the built-in sandbox, which plays the
+	// bank's backend. Leave it out on a production gateway.
 	PrivateKeyFile string    `yaml:"private_key_file"`
 	NotBefore      time.Time `yaml:"not_before"`
 	NotAfter       time.Time `yaml:"not_after"`
@@ -235,6 +249,19 @@ func (f *File) Validate() error {
 		}
 	}
 	errs = append(errs, f.Audit.validate())
+	for i, k := range f.EncryptionKeys {
+		if k.KeyID == "" || k.PublicKeyFile == "" || !k.NotAfter.After(k.NotBefore) {
+			errs = append(errs, fmt.Errorf("encryption_keys[%d]: key_id, public_key_file and not_before < not_after are required", i))
+		}
+		if k.PrivateKeyFile != "" && k.PrivateKeyFile == f.Audit.SigningKey.PrivateKeyFile {
+			errs = append(errs, fmt.Errorf("encryption_keys[%d]: an encryption key must not be a signing key", i))
+		}
+		for _, s := range f.ResponseSigning {
+			if k.PrivateKeyFile != "" && k.PrivateKeyFile == s.PrivateKeyFile {
+				errs = append(errs, fmt.Errorf("encryption_keys[%d]: an encryption key must not be a signing key", i))
+			}
+		}
+	}
 	for name, u := range f.Upstreams {
 		if u.URL == BuiltinSandbox {
 			continue

@@ -62,6 +62,15 @@ type App struct {
 // KeyID is the app's credential keyid.
 func (a App) KeyID() string { return a.ID + "-k1" }
 
+// EncryptionKeyID is the id of the app's encryption key; A2 apps have one,
+// to receive clearing data.
+func (a App) EncryptionKeyID() string {
+	if a.Level != registry.A2 {
+		return ""
+	}
+	return a.ID + "-enc1"
+}
+
 // Apps are the demo applications.
 var Apps = []App{
 	{ID: "demo-a1-hmac", Name: "Demo Wealth Info (A1, HMAC-SM3)", Level: registry.A1, Alg: httpsig.AlgHMACSM3, Status: registry.AppActive},
@@ -115,7 +124,7 @@ func Prepare(ctx context.Context, o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := signingKeys(dir, cfg); err != nil {
+	if err := bankKeys(dir, cfg); err != nil {
 		return "", err
 	}
 	st, err := sqlite.Open(ctx, at(node.DatabaseFile), key)
@@ -183,6 +192,9 @@ func loadOrCreateConfig(dir string, o Options) (*config.File, error) {
 		if cfg.Audit.SigningKey.KeyID == "" {
 			cfg.Audit = auditConfig(now)
 		}
+		if len(cfg.EncryptionKeys) == 0 {
+			cfg.EncryptionKeys = []config.EncryptionKey{encryptionConfig(now)}
+		}
 		cfg.SetDir(dir)
 		cfg.Gateway.Addr, cfg.Admin.Addr = o.GatewayAddr, o.AdminAddr
 		return cfg, nil
@@ -203,9 +215,10 @@ func loadOrCreateConfig(dir string, o Options) (*config.File, error) {
 			PrivateKeyFile: "keys/bank-sm2-" + now.Format("200601") + ".pem",
 			NotBefore:      now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
 		}},
-		Audit:     auditConfig(now),
-		Upstreams: map[string]config.Upstream{"sandbox": {URL: config.BuiltinSandbox, Timeout: 10 * time.Second}},
-		APIs:      []config.APISource{{OpenAPI: config.BuiltinSandbox, Upstream: "sandbox"}},
+		Audit:          auditConfig(now),
+		EncryptionKeys: []config.EncryptionKey{encryptionConfig(now)},
+		Upstreams:      map[string]config.Upstream{"sandbox": {URL: config.BuiltinSandbox, Timeout: 10 * time.Second}},
+		APIs:           []config.APISource{{OpenAPI: config.BuiltinSandbox, Upstream: "sandbox"}},
 	}
 	cfg.Admin.AllowedClients = []string{AdminCommonName}
 	return cfg, nil
@@ -226,6 +239,15 @@ func auditConfig(now time.Time) config.Audit {
 	}
 }
 
+// encryptionConfig is the bank's encryption key, to which apps seal payment
+// passwords. The demo names its private half too, because the built-in
+// sandbox plays the bank's backend, which opens them.
+func encryptionConfig(now time.Time) config.EncryptionKey {
+	id := "bank-enc-" + now.Format("200601")
+	return config.EncryptionKey{KeyID: id, PublicKeyFile: "keys/" + id + ".pub.pem", PrivateKeyFile: "keys/" + id + ".pem",
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(2, 0, 0)}
+}
+
 func writeConfig(path string, cfg *config.File) error {
 	b, err := yaml.Marshal(cfg)
 	if err != nil {
@@ -239,8 +261,29 @@ func writeConfig(path string, cfg *config.File) error {
 	return os.WriteFile(path, append([]byte(head), b...), 0o644)
 }
 
-// signingKeys creates the response-signing and audit key files named by the config.
-func signingKeys(dir string, cfg *config.File) error {
+// bankKeys creates the key files named by the config: response-signing,
+// audit and encryption keys, each a key pair of its own.
+func bankKeys(dir string, cfg *config.File) error {
+	for _, k := range cfg.EncryptionKeys {
+		path := filepath.Join(dir, k.PrivateKeyFile)
+		if exists(path) {
+			continue
+		}
+		priv, err := sm2.GenerateKey(rand.Reader)
+		if err != nil {
+			return err
+		}
+		if err := writeKey(path, priv); err != nil {
+			return fmt.Errorf("demo: bank encryption key: %w", err)
+		}
+		pub, err := httpsig.MarshalPublicKeyPEM(priv.Public())
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, k.PublicKeyFile), pub, 0o644); err != nil {
+			return err
+		}
+	}
 	for _, k := range append(cfg.ResponseSigning, cfg.Audit.SigningKey) {
 		path := filepath.Join(dir, k.PrivateKeyFile)
 		if exists(path) {
@@ -259,14 +302,26 @@ func signingKeys(dir string, cfg *config.File) error {
 
 // seedApp registers app and writes its client-side credential files, once.
 func seedApp(ctx context.Context, st *sqlite.Store, ca *ca, dir string, app App) error {
-	if _, err := st.App(ctx, app.ID); err == nil {
-		return nil
-	}
 	appDir := filepath.Join(dir, "demo", "apps", app.ID)
+	if rec, err := st.App(ctx, app.ID); err == nil {
+		// Registered by an earlier run; add what a newer demo gives apps.
+		if app.EncryptionKeyID() == "" || len(rec.EncryptionKeyPEM) > 0 {
+			return nil
+		}
+		if err := addEncryptionKey(&rec, app, appDir); err != nil {
+			return err
+		}
+		return st.PutApp(ctx, rec)
+	}
 	if err := os.MkdirAll(appDir, 0o700); err != nil {
 		return err
 	}
 	rec := registry.App{ID: app.ID, Name: app.Name, Status: app.Status}
+	if app.EncryptionKeyID() != "" {
+		if err := addEncryptionKey(&rec, app, appDir); err != nil {
+			return err
+		}
+	}
 	if app.ClientCert {
 		certFile, keyFile := filepath.Join(appDir, "client.pem"), filepath.Join(appDir, "client-key.pem")
 		if err := ca.issue(certFile, keyFile, app.ID, nil, 365*24*time.Hour); err != nil {
@@ -303,6 +358,27 @@ func seedApp(ctx context.Context, st *sqlite.Store, ca *ca, dir string, app App)
 	}
 	return st.PutCredential(ctx, cred)
 }
+
+// addEncryptionKey gives app an SM2 encryption key pair of its own: the
+// public half registered, the private half in the app's directory.
+func addEncryptionKey(rec *registry.App, app App, appDir string) error {
+	priv, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	if err := writeKey(filepath.Join(appDir, EncryptionKeyFile), priv); err != nil {
+		return err
+	}
+	pub, err := httpsig.MarshalPublicKeyPEM(priv.Public())
+	if err != nil {
+		return err
+	}
+	rec.EncryptionKeyID, rec.EncryptionKeyPEM = app.EncryptionKeyID(), pub
+	return nil
+}
+
+// EncryptionKeyFile is an A2 demo app's encryption private key, in its directory.
+const EncryptionKeyFile = "encryption-key.pem"
 
 // newSigningKey generates an app key pair for alg.
 func newSigningKey(alg string) (crypto.Signer, error) {

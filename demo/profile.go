@@ -1,13 +1,16 @@
 package demo
 
 import (
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 
 	"path/filepath"
 
 	"github.com/bankguard/bankguard/config"
+	"github.com/bankguard/bankguard/fieldcrypt"
 	"github.com/bankguard/bankguard/httpsig"
 	"github.com/bankguard/bankguard/profile"
 	"github.com/bankguard/bankguard/sandbox"
@@ -39,6 +42,9 @@ func WriteProfile(dir, gatewayURL, adminURL string, cfg *config.File, users []sa
 		if app.ClientCert {
 			pa.ClientCert, pa.ClientKey = filepath.Join(appDir, "client.pem"), filepath.Join(appDir, "client-key.pem")
 		}
+		if app.EncryptionKeyID() != "" {
+			pa.EncryptionKey = filepath.Join(appDir, EncryptionKeyFile)
+		}
 		pa.Credentials = []profile.Credential{cred}
 		p.Apps = append(p.Apps, pa)
 	}
@@ -47,15 +53,31 @@ func WriteProfile(dir, gatewayURL, adminURL string, cfg *config.File, users []sa
 		for _, a := range u.Accounts {
 			pu.Accounts = append(pu.Accounts, a.ID)
 		}
+		userDir := filepath.Join("users", u.ID)
+		if err := os.MkdirAll(filepath.Join(demoDir, userDir), 0o700); err != nil {
+			return "", err
+		}
+		pu.PaymentPasswordFile = filepath.Join(userDir, "payment-password")
+		if err := writePrivate(filepath.Join(demoDir, pu.PaymentPasswordFile), []byte(u.PaymentPassword+"\n")); err != nil {
+			return "", err
+		}
 		p.Users = append(p.Users, pu)
 	}
 	if len(users) < 2 || len(users[0].Accounts) == 0 || len(users[1].Accounts) == 0 {
 		return "", fmt.Errorf("demo: the sandbox needs two users with accounts")
 	}
 	own, other := users[0].Accounts[0].ID, users[1].Accounts[0].ID
+	// The assessor's transfer carries the first user's payment password,
+	// sealed to the bank's encryption key (a request signature's nonce
+	// keeps even this fixed body from being replayed).
+	sealed, err := sealTo(dir, cfg, users[0].PaymentPassword)
+	if err != nil {
+		return "", err
+	}
 	transfer, _ := json.Marshal(map[string]string{
 		"from_account_id": own, "to_card_number": users[1].Accounts[0].CardNumber,
 		"to_name": users[1].Name, "amount": "1.00", "currency": "CNY", "memo": "bankguard assessor probe",
+		"payment_password": sealed,
 	})
 	ep := func(method, path, app string) *profile.Endpoint {
 		return &profile.Endpoint{Method: method, Path: path, App: app}
@@ -75,8 +97,32 @@ func WriteProfile(dir, gatewayURL, adminURL string, cfg *config.File, users []sa
 		return "", fmt.Errorf("demo: generated profile is invalid: %w", err)
 	}
 	path := filepath.Join(demoDir, "profile.json")
+	if err := os.MkdirAll(demoDir, 0o700); err != nil {
+		return "", err
+	}
 	if err := p.Write(path); err != nil {
 		return "", err
 	}
 	return path, nil
+}
+
+// sealTo seals value to the bank's first encryption key.
+func sealTo(dir string, cfg *config.File, value string) (string, error) {
+	if len(cfg.EncryptionKeys) == 0 {
+		return "", fmt.Errorf("demo: the configuration has no encryption key")
+	}
+	k := cfg.EncryptionKeys[0]
+	b, err := os.ReadFile(filepath.Join(dir, k.PublicKeyFile))
+	if err != nil {
+		return "", err
+	}
+	pub, err := httpsig.ParsePublicKeyPEM(b)
+	if err != nil {
+		return "", err
+	}
+	ek, ok := pub.(*ecdsa.PublicKey)
+	if !ok {
+		return "", fmt.Errorf("demo: encryption key %s is not an SM2 key", k.KeyID)
+	}
+	return fieldcrypt.SealValue([]byte(value), ek, k.KeyID)
 }

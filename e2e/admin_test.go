@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bankguard/bankguard/audit"
+	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/sdk"
 )
 
@@ -80,11 +82,52 @@ func TestAdminRefusesWithoutOperatorCertificate(t *testing.T) {
 	}
 }
 
-func TestLogsHoldNoSecrets(t *testing.T) {
+// TestLogsAndAuditHoldNoSecretsOrPersonalData drives the personal-data APIs
+// and scans every log line and audit record for secrets and for unmasked
+// card, ID and phone numbers (T/PCAC 0008-2020 9.2.1).
+func TestLogsAndAuditHoldNoSecretsOrPersonalData(t *testing.T) {
 	s := startDemo(t)
+	users := s.node.Sandbox.Users()
+	own, other := users[0].Accounts[0], users[1].Accounts[0]
 	expect(t, s.call("demo-a1-hmac", "GET", "/v1/products", nil), 200, "")
 	expect(t, s.call("demo-a2-sm2", "GET", "/v1/accounts", nil), 200, "")
+	expect(t, s.call("demo-a2-sm2", "GET", "/v1/accounts/"+own.ID+"/transactions", nil), 200, "")
+	expect(t, s.call("demo-a2-sm2", "GET", "/v1/holdings", nil), 200, "")
 	expect(t, s.call("demo-a1-hmac", "GET", "/v1/accounts", nil), 403, "level_insufficient")
+	transfer := func(password string) []byte {
+		b, _ := json.Marshal(map[string]string{"from_account_id": own.ID, "to_card_number": other.CardNumber,
+			"to_name": users[1].Name, "amount": "2.00", "memo": "给 " + users[1].Phone + " 的转账", "payment_password": password})
+		return b
+	}
+	expect(t, s.call("demo-a2-ecdsa", "POST", "/v1/transfers", transfer(s.seal(t, users[0].PaymentPassword))), 201, "")
+	expect(t, s.call("demo-a2-ecdsa", "POST", "/v1/transfers", transfer(users[0].PaymentPassword)), 400, "request_invalid")
+
+	// Every audit record of those calls, bodies included.
+	var records strings.Builder
+	admin := s.adminClient(true)
+	r, err := admin.Get(s.profile.Target.AdminURL + "/admin/v1/audit/records?limit=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(&records, r.Body)
+	r.Body.Close()
+	if !strings.Contains(records.String(), `"amount": "2.00"`) {
+		t.Fatalf("no transfer body was audited: %s", records.String())
+	}
+	if strings.Contains(records.String(), "payment_password") || strings.Contains(records.String(), "sm2:v1:") {
+		t.Fatal("a sensitive field reached the audit log")
+	}
+	for what, text := range map[string]string{"logs": s.logs.String(), "audit records": records.String()} {
+		if hits := pii.Find(text); len(hits) != 0 {
+			h := hits[0]
+			t.Fatalf("%s hold unmasked personal data (%s) at %d", what, h.Kind, h.Start)
+		}
+		for _, name := range []string{users[0].Name, users[1].Name} {
+			if strings.Contains(text, name) {
+				t.Fatalf("%s hold a customer's name", what)
+			}
+		}
+	}
 	secret, err := os.ReadFile(s.file("demo/apps/demo-a1-hmac/secret"))
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/sdk"
 )
 
@@ -50,13 +52,60 @@ func TestDemoEndToEnd(t *testing.T) {
 	t.Run("A2 with ecdsa and the registered client certificate", func(t *testing.T) {
 		expect(t, s.call("demo-a2-ecdsa", "GET", "/v1/holdings", nil), 200, "")
 	})
-	t.Run("A2 fund transfer", func(t *testing.T) {
+	t.Run("A2 fund transfer with a sealed payment password", func(t *testing.T) {
 		body, _ := json.Marshal(map[string]string{"from_account_id": own.ID, "to_card_number": other.CardNumber,
-			"to_name": users[1].Name, "amount": "12.34", "currency": "CNY", "memo": "e2e"})
+			"to_name": users[1].Name, "amount": "12.34", "currency": "CNY", "memo": "e2e",
+			"payment_password": s.seal(t, users[0].PaymentPassword)})
 		resp := s.call("demo-a2-ecdsa", "POST", "/v1/transfers", body)
 		expect(t, resp, 201, "")
 		if resp.BankSignature == nil {
 			t.Fatal("transfer response unsigned")
+		}
+		if strings.Contains(string(resp.Body), other.CardNumber) {
+			t.Fatalf("the payee's card number is not masked: %s", resp.Body)
+		}
+	})
+	t.Run("a plaintext payment password is refused", func(t *testing.T) {
+		body, _ := json.Marshal(map[string]string{"from_account_id": own.ID, "to_card_number": other.CardNumber,
+			"to_name": users[1].Name, "amount": "1.00", "payment_password": "sm2:v1:bank-enc-1:" + users[0].PaymentPassword})
+		resp := s.call("demo-a2-ecdsa", "POST", "/v1/transfers", body)
+		expect(t, resp, 400, "request_invalid")
+		if !strings.Contains(string(resp.Body), "payment_password") || strings.Contains(string(resp.Body), users[0].PaymentPassword) {
+			t.Fatalf("%s", resp.Body)
+		}
+	})
+	t.Run("a wrong payment password is declined by the bank", func(t *testing.T) {
+		body, _ := json.Marshal(map[string]string{"from_account_id": own.ID, "to_card_number": other.CardNumber,
+			"to_name": users[1].Name, "amount": "1.00", "payment_password": s.seal(t, "000001")})
+		expect(t, s.call("demo-a2-ecdsa", "POST", "/v1/transfers", body), 422, "payment_password_incorrect")
+	})
+	t.Run("A2 responses are masked", func(t *testing.T) {
+		resp := s.call("demo-a2-sm2", "GET", "/v1/accounts", nil)
+		expect(t, resp, 200, "")
+		if hits := pii.Find(string(resp.Body)); len(hits) != 0 || strings.Contains(string(resp.Body), users[0].Name) {
+			t.Fatalf("unmasked personal data in %s", resp.Body)
+		}
+		resp = s.call("demo-a2-sm2", "GET", "/v1/accounts/"+own.ID+"/transactions", nil)
+		expect(t, resp, 200, "")
+		if hits := pii.Find(string(resp.Body)); len(hits) != 0 {
+			t.Fatalf("unmasked personal data in transactions: %v", hits)
+		}
+	})
+	t.Run("clearing data is encrypted to the app and decrypted by the SDK", func(t *testing.T) {
+		day := time.Now().AddDate(0, 0, -1).Format(time.DateOnly)
+		resp := s.call("demo-a2-sm2", "GET", "/v1/reconciliation/"+day, nil)
+		expect(t, resp, 200, "")
+		if !resp.Decrypted || !strings.Contains(string(resp.RawBody), "sm4gcm:v1:") || !strings.Contains(string(resp.RawBody), "bankguard_encryption") {
+			t.Fatalf("not encrypted: %s", resp.RawBody)
+		}
+		var recon struct {
+			Entries []struct {
+				AccountNumber string `json:"account_number"`
+			} `json:"entries"`
+		}
+		json.Unmarshal(resp.Body, &recon)
+		if len(recon.Entries) == 0 || strings.HasPrefix(recon.Entries[0].AccountNumber, "sm4gcm") {
+			t.Fatalf("not decrypted: %s", resp.Body)
 		}
 	})
 	t.Run("another user's account", func(t *testing.T) {

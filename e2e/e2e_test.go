@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bankguard/bankguard/config"
 	"github.com/bankguard/bankguard/demo"
@@ -201,4 +202,22 @@ func quietLogger() *slog.Logger {
 
 func httpsigVerifier(k bankkeys.Key) (httpsig.Verifier, error) {
 	return httpsig.NewVerifier(k.Signer.Alg(), k.Public)
+}
+
+// seal seals a payment password to the bank's published encryption key.
+func (s *sandbox) seal(t *testing.T, password string) string {
+	t.Helper()
+	hc, err := s.profile.HTTPClient(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.profile.EncryptionKeys(context.Background(), hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := keys.Seal([]byte(password), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sealed
 }

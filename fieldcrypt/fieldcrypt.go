@@ -98,6 +98,10 @@ func quotePointer(p string) string {
 
 // ValidKeyID reports whether id can name a key: 1 to MaxKeyIDLength
 // characters among A-Z a-z 0-9 and "._~-" (the URL-unreserved characters),
+// KeyAlg is the "alg" of an encryption key in the bank's key document at
+// /.well-known/bankguard/encryption-keys.
+const KeyAlg = "sm2-encrypt"
+
 // so that it needs no escaping in a sealed value or a file name.
 func ValidKeyID(id string) bool {
 	if len(id) == 0 || len(id) > MaxKeyIDLength {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bankguard/bankguard/audit"
 	"github.com/bankguard/bankguard/gateway/bankkeys"
+	"github.com/bankguard/bankguard/gateway/mask"
 	"github.com/bankguard/bankguard/gateway/proxy"
 	"github.com/bankguard/bankguard/gateway/stage"
 	"github.com/bankguard/bankguard/problem"
@@ -22,6 +23,8 @@ const (
 	HealthPath = "/healthz"
 	// AuditKeysPath publishes the audit public keys that sign checkpoints.
 	AuditKeysPath = "/.well-known/bankguard/audit-keys"
+	// EncryptionKeysPath publishes the bank's encryption public keys.
+	EncryptionKeysPath = "/.well-known/bankguard/encryption-keys"
 )
 
 var (
@@ -46,7 +49,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h["Strict-Transport-Security"] = hsts
 	}
 	r = r.WithContext(stage.WithExchange(r.Context(), ex))
-	rec := &recorder{ResponseWriter: w, g: g, r: r, ex: ex}
+	rec := &recorder{ResponseWriter: w, g: g, s: s, r: r, ex: ex}
 
 	defer func() {
 		if p := recover(); p != nil {
@@ -60,7 +63,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	switch path := r.URL.Path; {
-	case path != HealthPath && path != bankkeys.Path && path != AuditKeysPath:
+	case path != HealthPath && path != bankkeys.Path && path != AuditKeysPath && path != EncryptionKeysPath:
 		if err := s.pipeline.ServeHTTP(rec, r); err != nil {
 			ex.Err = err
 		}
@@ -74,6 +77,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_, _ = rec.Write([]byte("ok\n"))
 		case bankkeys.Path:
 			g.opts.BankKeys.ServeHTTP(rec, r)
+		case EncryptionKeysPath:
+			g.opts.EncryptionKeys.ServeHTTP(rec, r)
 		default:
 			g.opts.AuditKeys.ServeHTTP(rec, r)
 		}
@@ -91,7 +96,7 @@ func (g *Gateway) finish(rec *recorder) {
 	if !rec.audited && !rec.system { // nothing was written: the client went away
 		rec.audited = true
 		rec.status = 499
-		if err := g.audit(rec.r.Context(), rec.r, ex, 499); err != nil {
+		if err := g.audit(rec.r.Context(), rec.s, rec.r, ex, 499); err != nil {
 			g.log.Error("audit record lost for a request the client abandoned", "txn_id", ex.ID, "err", err)
 		}
 	}
@@ -99,7 +104,7 @@ func (g *Gateway) finish(rec *recorder) {
 }
 
 // audit commits the request's record; it returns when the record is durable.
-func (g *Gateway) audit(ctx context.Context, r *http.Request, ex *stage.Exchange, status int) error {
+func (g *Gateway) audit(ctx context.Context, s *snapshot, r *http.Request, ex *stage.Exchange, status int) error {
 	if g.opts.Audit == nil {
 		return nil
 	}
@@ -115,6 +120,13 @@ func (g *Gateway) audit(ctx context.Context, r *http.Request, ex *stage.Exchange
 	}
 	if ex.API != nil {
 		rec.Log, rec.APIID = ex.API.Class(), ex.API.ID
+		if sel := s.auditBodies[ex.API.ID]; sel != nil && len(ex.Body) > 0 && g.opts.PII != nil {
+			// Only the allow-listed fields, masked; a body that cannot be
+			// reduced is not kept at all.
+			if body, err := mask.AuditBody(g.opts.PII, ex.Body, sel); err == nil && string(body) != "{}" {
+				rec.Body = body
+			}
+		}
 	}
 	if ex.App != nil {
 		rec.AppID = ex.App.ID
@@ -180,6 +192,7 @@ func clientIP(r *http.Request) string {
 type recorder struct {
 	http.ResponseWriter
 	g  *Gateway
+	s  *snapshot
 	r  *http.Request
 	ex *stage.Exchange
 
@@ -203,7 +216,7 @@ func (r *recorder) WriteHeader(status int) {
 	r.status, r.wroteHeader = status, true
 	if !r.system && !r.audited {
 		r.audited = true
-		if err := r.g.audit(r.r.Context(), r.r, r.ex, status); err != nil {
+		if err := r.g.audit(r.r.Context(), r.s, r.r, r.ex, status); err != nil {
 			r.g.log.Error("audit record could not be stored; response refused", "txn_id", r.ex.ID, "err", err)
 			r.refuse()
 			return

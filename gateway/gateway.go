@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
@@ -18,11 +19,15 @@ import (
 	"time"
 
 	"github.com/bankguard/bankguard/audit"
+	"github.com/emmansun/gmsm/sm2"
+
 	"github.com/bankguard/bankguard/gateway/bankkeys"
+	"github.com/bankguard/bankguard/gateway/fieldenc"
 	"github.com/bankguard/bankguard/gateway/proxy"
 	"github.com/bankguard/bankguard/gateway/signature"
 	"github.com/bankguard/bankguard/gateway/stage"
 	"github.com/bankguard/bankguard/httpsig"
+	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/registry"
 )
 
@@ -39,6 +44,12 @@ type Options struct {
 	Audit Auditor
 	// AuditKeys are the audit public keys, published at AuditKeysPath.
 	AuditKeys http.Handler
+	// EncryptionKeys are the bank's encryption public keys, to which
+	// applications seal sensitive inputs; published at EncryptionKeysPath.
+	EncryptionKeys bankkeys.Document
+	// PII masks personal data in responses and audit bodies; nil turns
+	// masking off (benchmarks only).
+	PII *pii.Engine
 	// Upstreams are the backends by name.
 	Upstreams map[string]proxy.Upstream
 	// Signature is the request-signature policy.
@@ -109,10 +120,13 @@ func (g *Gateway) Reload(ctx context.Context) error {
 
 // snapshot is an immutable view of the registry with the pipeline built on it.
 type snapshot struct {
-	keys     keyring
-	apis     []*registry.API
-	apps     int
-	pipeline stage.Handler
+	keys       keyring
+	recipients map[string]fieldenc.RecipientKey // apps' encryption keys by App_ID
+	apis       []*registry.API
+	apps       int
+	pipeline   stage.Handler
+	// auditBodies select what the audit record keeps of a request body, by U_API_ID.
+	auditBodies map[string]*pii.Policy
 }
 
 // keyring implements signature.Keys.
@@ -136,12 +150,19 @@ func (g *Gateway) load(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &snapshot{keys: keyring{}, apps: len(apps)}
+	s := &snapshot{keys: keyring{}, recipients: map[string]fieldenc.RecipientKey{}, apps: len(apps)}
 	byID := map[string]*registry.App{}
 	thumbs := map[string][]byte{}
 	for i := range apps {
 		a := &apps[i]
 		byID[a.ID] = a
+		if len(a.EncryptionKeyPEM) > 0 {
+			if k, err := encryptionKey(a.EncryptionKeyPEM); err != nil {
+				g.log.Error("app encryption key unreadable; its encrypted APIs will be refused", "app_id", a.ID, "err", err)
+			} else {
+				s.recipients[a.ID] = fieldenc.RecipientKey{ID: a.EncryptionKeyID, Key: k}
+			}
+		}
 		if len(a.ClientCertPEM) > 0 {
 			sum, err := certThumbprint(a.ClientCertPEM)
 			if err != nil {
@@ -186,6 +207,31 @@ func verifier(c *registry.Credential) (httpsig.Verifier, error) {
 		return nil, err
 	}
 	return httpsig.NewVerifier(c.Alg, pub)
+}
+
+// encryptionKey parses an SM2 encryption public key.
+func encryptionKey(pemBytes []byte) (*ecdsa.PublicKey, error) {
+	pub, err := httpsig.ParsePublicKeyPEM(pemBytes)
+	if err != nil {
+		return nil, err
+	}
+	k, ok := pub.(*ecdsa.PublicKey)
+	if !ok || k.Curve != sm2.P256() {
+		return nil, errors.New("not an SM2 public key")
+	}
+	return k, nil
+}
+
+// knownEncryptionKey reports whether keyID is one of the bank's encryption
+// keys valid now.
+func (g *Gateway) knownEncryptionKey(keyID string) bool {
+	now := g.opts.Now()
+	for _, k := range g.opts.EncryptionKeys.Keys {
+		if k.KeyID == keyID && !now.Before(k.NotBefore) && now.Before(k.NotAfter) {
+			return true
+		}
+	}
+	return false
 }
 
 func certThumbprint(pemBytes []byte) ([]byte, error) {

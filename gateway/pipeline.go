@@ -8,12 +8,15 @@ import (
 	"strings"
 
 	"github.com/bankguard/bankguard/gateway/body"
+	"github.com/bankguard/bankguard/gateway/fieldenc"
 	"github.com/bankguard/bankguard/gateway/lifecycle"
+	"github.com/bankguard/bankguard/gateway/mask"
 	"github.com/bankguard/bankguard/gateway/respsign"
 	"github.com/bankguard/bankguard/gateway/route"
 	"github.com/bankguard/bankguard/gateway/signature"
 	"github.com/bankguard/bankguard/gateway/stage"
 	"github.com/bankguard/bankguard/gateway/validate"
+	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/problem"
 )
 
@@ -25,6 +28,9 @@ import (
 //	body       read once, bounded; media type          413, 415
 //	signature  RFC 9421 + RFC 9530, level, replay      401, 403
 //	validate   OpenAPI parameters and body             400
+//	inputs     sensitive fields sealed to the bank     400
+//	outputs    encrypt clearing data to the app        403
+//	mask       personal data in the response masked
 //	final      built-in API or proxy to the backend    502, 503, 504
 func (g *Gateway) pipeline(ctx context.Context, s *snapshot) (stage.Handler, error) {
 	table, err := route.NewTable(s.apis)
@@ -32,12 +38,20 @@ func (g *Gateway) pipeline(ctx context.Context, s *snapshot) (stage.Handler, err
 		return nil, err
 	}
 	ops := map[string]*validate.Operation{}
+	masks := map[string]*pii.Policy{}
+	s.auditBodies = map[string]*pii.Policy{}
 	for _, api := range s.apis {
 		op, err := validate.Compile(ctx, api)
 		if err != nil {
 			return nil, err
 		}
 		ops[api.ID] = op
+		if masks[api.ID], err = mask.Policy(api); err != nil {
+			return nil, fmt.Errorf("api %s: %w", api.ID, err)
+		}
+		if s.auditBodies[api.ID], err = mask.AuditPolicy(api); err != nil {
+			return nil, fmt.Errorf("api %s: %w", api.ID, err)
+		}
 		if !strings.HasPrefix(api.Upstream, builtinPrefix) && !g.proxy.Has(api.Upstream) {
 			return nil, fmt.Errorf("api %s: upstream %q is not configured", api.ID, api.Upstream)
 		}
@@ -48,14 +62,20 @@ func (g *Gateway) pipeline(ctx context.Context, s *snapshot) (stage.Handler, err
 		}
 		return nil
 	}
-	return stage.Chain(stage.HandlerFunc(g.final),
+	stages := []stage.Middleware{
 		&route.Handler{Table: table},
 		&respsign.Handler{Keys: g.opts.BankKeys, Now: g.opts.Now},
 		lifecycle.Handler{},
 		&body.Handler{Limit: g.opts.MaxBodyBytes, MediaTypes: mediaTypes},
 		&signature.Handler{Config: g.opts.Signature, Keys: s.keys, Nonces: g.opts.Nonces, Now: g.opts.Now},
 		&validate.Handler{Operations: ops},
-	), nil
+		&fieldenc.Inputs{KnownKey: g.knownEncryptionKey},
+		&fieldenc.Outputs{Keys: s.recipient, MaxBody: respsign.DefaultMaxBody},
+	}
+	if g.opts.PII != nil {
+		stages = append(stages, &mask.Handler{Engine: g.opts.PII, Policies: masks, MaxBody: respsign.DefaultMaxBody})
+	}
+	return stage.Chain(stage.HandlerFunc(g.final), stages...), nil
 }
 
 const builtinPrefix = "builtin:"
@@ -70,4 +90,10 @@ func (g *Gateway) final(w http.ResponseWriter, r *http.Request) error {
 		return g.ping(w, r)
 	}
 	return g.proxy.ServeHTTP(w, r, api.Upstream)
+}
+
+// recipient returns an app's encryption key.
+func (s *snapshot) recipient(appID string) (fieldenc.RecipientKey, bool) {
+	k, ok := s.recipients[appID]
+	return k, ok
 }

@@ -6,6 +6,7 @@ package node
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -18,12 +19,16 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
+
 	"github.com/bankguard/bankguard/audit"
 	"github.com/bankguard/bankguard/config"
+	"github.com/bankguard/bankguard/fieldcrypt"
 	"github.com/bankguard/bankguard/gateway"
 	"github.com/bankguard/bankguard/gateway/bankkeys"
 	"github.com/bankguard/bankguard/gateway/proxy"
 	"github.com/bankguard/bankguard/httpsig"
+	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/registry"
 	"github.com/bankguard/bankguard/sandbox"
 	"github.com/bankguard/bankguard/secret"
@@ -63,6 +68,9 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	if log == nil {
 		log = slog.Default()
 	}
+	// Whatever the node logs, cards, ID and phone numbers are masked first
+	// (T/PCAC 0008-2020 9.2.1).
+	log = slog.New(pii.NewSlogHandler(log.Handler()))
 	n = &Node{done: make(chan error, 1)}
 	defer func() {
 		if err != nil {
@@ -101,7 +109,21 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	if err != nil {
 		return nil, err
 	}
+	encKeys, err := encryptionKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pseudonymKey, err := key.Derive("bankguard pii pseudonym v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	masker, err := pii.NewEngine(pseudonymKey)
+	if err != nil {
+		return nil, err
+	}
 	gw, err := gateway.New(ctx, gateway.Options{
+		EncryptionKeys:   encKeys,
+		PII:              masker,
 		Store:            st,
 		Nonces:           memory.NewNonces(0, nil),
 		BankKeys:         keys,
@@ -170,7 +192,7 @@ func (n *Node) upstreams(cfg *config.File, log *slog.Logger) (map[string]proxy.U
 	for name, u := range cfg.Upstreams {
 		target := u.URL
 		if u.URL == config.BuiltinSandbox {
-			addr, err := n.startSandbox(log)
+			addr, err := n.startSandbox(cfg, log)
 			if err != nil {
 				return nil, err
 			}
@@ -185,15 +207,34 @@ func (n *Node) upstreams(cfg *config.File, log *slog.Logger) (map[string]proxy.U
 	return out, nil
 }
 
-func (n *Node) startSandbox(log *slog.Logger) (string, error) {
+func (n *Node) startSandbox(cfg *config.File, log *slog.Logger) (string, error) {
 	if n.Sandbox != nil {
 		return "", errors.New("node: the built-in sandbox may back one upstream only")
+	}
+	opts := sandbox.Options{Seed: SandboxSeed}
+	// The sandbox plays the bank's backend: it opens the payment passwords
+	// sealed to the bank's encryption key, which the gateway never does.
+	if len(cfg.EncryptionKeys) > 0 && cfg.EncryptionKeys[0].PrivateKeyFile != "" {
+		k := cfg.EncryptionKeys[0]
+		b, err := secret.ReadPrivateFile(cfg.Path(k.PrivateKeyFile))
+		if err != nil {
+			return "", fmt.Errorf("node: sandbox encryption key: %w", err)
+		}
+		priv, err := httpsig.ParsePrivateKeyPEM(b)
+		if err != nil {
+			return "", fmt.Errorf("node: sandbox encryption key: %w", err)
+		}
+		sk, ok := priv.(*sm2.PrivateKey)
+		if !ok {
+			return "", fmt.Errorf("node: sandbox encryption key %s is not an SM2 key", k.KeyID)
+		}
+		opts.PaymentKey, opts.PaymentKeyID = sk, k.KeyID
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("node: sandbox: %w", err)
 	}
-	n.Sandbox = sandbox.New(sandbox.Options{Seed: SandboxSeed})
+	n.Sandbox = sandbox.New(opts)
 	srv := &http.Server{Handler: n.Sandbox, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(l)
 	n.cleanup = append(n.cleanup, func() { srv.Close() })
@@ -255,6 +296,30 @@ func LoadSigningKey(cfg *config.File, k config.SigningKey) (bankkeys.Key, error)
 		return bankkeys.Key{}, err
 	}
 	return bankkeys.Key{KeyID: k.KeyID, Signer: signer, Public: priv.Public(), NotBefore: k.NotBefore, NotAfter: k.NotAfter}, nil
+}
+
+// encryptionKeys reads the bank's encryption public keys for publication.
+func encryptionKeys(cfg *config.File) (bankkeys.Document, error) {
+	var doc bankkeys.Document
+	for _, k := range cfg.EncryptionKeys {
+		b, err := os.ReadFile(cfg.Path(k.PublicKeyFile))
+		if err != nil {
+			return doc, fmt.Errorf("node: encryption key %s: %w", k.KeyID, err)
+		}
+		pub, err := httpsig.ParsePublicKeyPEM(b)
+		if err != nil {
+			return doc, fmt.Errorf("node: encryption key %s: %w", k.KeyID, err)
+		}
+		if ek, ok := pub.(*ecdsa.PublicKey); !ok || ek.Curve != sm2.P256() {
+			return doc, fmt.Errorf("node: encryption key %s is not an SM2 key", k.KeyID)
+		}
+		p, err := bankkeys.Publish(k.KeyID, fieldcrypt.KeyAlg, pub, k.NotBefore, k.NotAfter)
+		if err != nil {
+			return doc, err
+		}
+		doc.Keys = append(doc.Keys, p)
+	}
+	return doc, nil
 }
 
 // AuditDatabaseFile is the audit store's file name in the data directory.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
+
 	"github.com/bankguard/bankguard/httpsig"
 	"github.com/bankguard/bankguard/sdk"
 )
@@ -113,7 +115,32 @@ func (p *Profile) ClientWith(ctx context.Context, app *App, cred Credential) (*s
 	if err != nil {
 		return nil, err
 	}
-	return &sdk.Client{HTTP: hc, KeyID: cred.KeyID, Signer: signer, BankKeys: keys}, nil
+	c := &sdk.Client{HTTP: hc, KeyID: cred.KeyID, Signer: signer, BankKeys: keys}
+	if app.EncryptionKey != "" {
+		b, err := os.ReadFile(p.Path(app.EncryptionKey))
+		if err != nil {
+			return nil, fmt.Errorf("profile: app %s encryption key: %w", app.AppID, err)
+		}
+		priv, err := httpsig.ParsePrivateKeyPEM(b)
+		if err != nil {
+			return nil, fmt.Errorf("profile: app %s encryption key: %w", app.AppID, err)
+		}
+		k, ok := priv.(*sm2.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("profile: app %s encryption key is not an SM2 key", app.AppID)
+		}
+		c.EncryptionKey = k
+	}
+	return c, nil
+}
+
+// EncryptionKeys fetches the bank's encryption keys, to seal sensitive inputs.
+func (p *Profile) EncryptionKeys(ctx context.Context, hc *http.Client) (sdk.EncryptionKeys, error) {
+	u := p.BankKeys.EncryptionURL
+	if u == "" {
+		u = sdk.EncryptionKeysPath
+	}
+	return sdk.FetchEncryptionKeys(ctx, hc, p.URL(u))
 }
 
 func (p *Profile) appIDs() []string {

@@ -54,6 +54,9 @@ type BankKeys struct {
 	URL string `json:"url,omitempty"`
 	// Pinned keys, if present, are trusted instead of fetching URL.
 	Pinned []PinnedKey `json:"pinned,omitempty"`
+	// EncryptionURL is the bank's encryption key document (default
+	// /.well-known/bankguard/encryption-keys).
+	EncryptionURL string `json:"encryption_url,omitempty"`
 }
 
 // PinnedKey is a bank public key kept with the profile.
@@ -74,9 +77,12 @@ type App struct {
 	Status      string       `json:"status,omitempty"`
 	Credentials []Credential `json:"credentials"`
 	// ClientCert and ClientKey are the app's TLS client certificate files.
-	ClientCert  string   `json:"client_cert,omitempty"`
-	ClientKey   string   `json:"client_key,omitempty"`
-	GrantedAPIs []string `json:"granted_apis,omitempty"`
+	ClientCert string `json:"client_cert,omitempty"`
+	ClientKey  string `json:"client_key,omitempty"`
+	// EncryptionKey is the app's SM2 encryption private key (PEM), which
+	// opens the clearing data the bank encrypts to it.
+	EncryptionKey string   `json:"encryption_key,omitempty"`
+	GrantedAPIs   []string `json:"granted_apis,omitempty"`
 }
 
 // Credential is a request-signing key of a test app.
@@ -90,10 +96,13 @@ type Credential struct {
 
 // User is a test user of the bank (for the authorization flow).
 type User struct {
-	Username       string   `json:"username"`
-	PasswordFile   string   `json:"password_file,omitempty"`
-	TOTPSecretFile string   `json:"totp_secret_file,omitempty"`
-	Accounts       []string `json:"accounts,omitempty"`
+	Username       string `json:"username"`
+	PasswordFile   string `json:"password_file,omitempty"`
+	TOTPSecretFile string `json:"totp_secret_file,omitempty"`
+	// PaymentPasswordFile holds the user's payment password, which fund
+	// transfers carry sealed to the bank's encryption key.
+	PaymentPasswordFile string   `json:"payment_password_file,omitempty"`
+	Accounts            []string `json:"accounts,omitempty"`
 }
 
 // Endpoint is a request that plays a role in the checks.

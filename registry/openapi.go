@@ -147,6 +147,11 @@ func (p *Protection) validate() error {
 			return fmt.Errorf("mask rule %s: unknown kind %q or action %q", r.Path, r.Kind, r.Action)
 		}
 	}
+	for _, path := range p.AuditBody {
+		if slices.Contains(p.Sensitive, path) {
+			return fmt.Errorf("audit_body lists %s, a sensitive field: sensitive inputs never reach the audit log", path)
+		}
+	}
 	for _, list := range [][]string{p.AuditBody, p.Encrypt, p.Sensitive, maskPaths(p.Mask)} {
 		for _, path := range list {
 			if !strings.HasPrefix(path, "/") {

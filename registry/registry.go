@@ -91,8 +91,13 @@ type App struct {
 	// ClientCertPEM is the app's registered TLS client certificate, if any.
 	// When set, A2 calls must come over a TLS connection presenting it.
 	ClientCertPEM []byte
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// EncryptionKeyID and EncryptionKeyPEM are the app's SM2 encryption
+	// public key, to which clearing data is encrypted; it is never one of
+	// its signing keys.
+	EncryptionKeyID  string
+	EncryptionKeyPEM []byte
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // CredentialStatus says whether a credential may be used.

@@ -18,6 +18,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
+
+	"github.com/bankguard/bankguard/fieldcrypt"
 	"github.com/bankguard/bankguard/httpsig"
 )
 
@@ -51,6 +54,10 @@ type Client struct {
 	// MaxSkew is how far the bank's signature time may be from the local clock
 	// (default 5 minutes).
 	MaxSkew time.Duration
+	// EncryptionKey is the app's SM2 encryption private key: Do decrypts the
+	// fields the bank encrypted to it (clearing data). Nil leaves them
+	// encrypted.
+	EncryptionKey *sm2.PrivateKey
 	// Now is the clock (nil means time.Now).
 	Now func() time.Time
 }
@@ -59,8 +66,13 @@ type Client struct {
 // signed it, verified.
 type Response struct {
 	*http.Response
-	// Body is the whole response body.
+	// Body is the whole response body, decrypted if the bank encrypted fields
+	// of it and the client holds the key.
 	Body []byte
+	// RawBody is the body as received, before decryption.
+	RawBody []byte
+	// Decrypted reports that Body was decrypted.
+	Decrypted bool
 	// BankSignature describes the verified bank signature; nil if the
 	// response carried none.
 	BankSignature *Verified
@@ -98,7 +110,7 @@ func (c *Client) Do(req *http.Request) (*Response, error) {
 		return nil, fmt.Errorf("sdk: response body exceeds %d bytes", MaxResponseBody)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	out := &Response{Response: resp, Body: body}
+	out := &Response{Response: resp, Body: body, RawBody: body}
 	v, err := c.VerifyResponse(req, resp.StatusCode, resp.Header, body)
 	out.BankSignature = v
 	if err != nil {
@@ -106,6 +118,14 @@ func (c *Client) Do(req *http.Request) (*Response, error) {
 	}
 	if v == nil && c.RequireBankSignature {
 		return out, fmt.Errorf("%w: the response carries no bank signature", ErrBankSignature)
+	}
+	if c.EncryptionKey != nil && bytes.Contains(body, []byte(`"bankguard_encryption"`)) {
+		plain, err := fieldcrypt.DecryptFields(body, c.EncryptionKey)
+		if err != nil {
+			return out, fmt.Errorf("sdk: encrypted response: %w", err)
+		}
+		out.Body, out.Decrypted = plain, true
+		resp.Body = io.NopCloser(bytes.NewReader(plain))
 	}
 	return out, nil
 }

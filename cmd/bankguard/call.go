@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/bankguard/bankguard/profile"
 	"github.com/bankguard/bankguard/sdk"
@@ -31,10 +32,11 @@ func callCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	data := fs.String("data", "", "request `body` (JSON), or @file")
 	user := fs.String("user", "", "bank user to act for (needs the authorization server)")
 	verbose := fs.Bool("v", false, "print request and response headers")
-	var headers headerFlags
+	var headers, seals headerFlags
 	fs.Var(&headers, "H", "extra request `header` (Name: value), repeatable")
+	fs.Var(&seals, "seal", "seal a sensitive body field to the bank's encryption key: `/field=value` or /field=@file, repeatable")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: bankguard call [--profile FILE] [--app APP_ID] [--data BODY] [-H 'Name: value'] [-v] METHOD URL")
+		fmt.Fprintln(stderr, "Usage: bankguard call [--profile FILE] [--app APP_ID] [--data BODY] [--seal /field=value] [-H 'Name: value'] [-v] METHOD URL")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterleaved(fs, args)
@@ -69,6 +71,15 @@ func callCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	body, err := requestBody(*data)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if len(seals) > 0 {
+		keys, err := p.EncryptionKeys(ctx, client.HTTP)
+		if err != nil {
+			return fail("%v", err)
+		}
+		if body, err = sealFields(body, seals, keys); err != nil {
+			return fail("%v", err)
+		}
 	}
 	method, target := strings.ToUpper(pos[0]), p.URL(pos[1])
 	req, err := sdk.NewRequest(ctx, method, target, body)
@@ -105,11 +116,44 @@ func callCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintln(stderr, "< bank signature: none (A1 APIs are not signed)")
 	}
+	if resp.Decrypted {
+		fmt.Fprintln(stderr, "< encrypted fields: decrypted with this app's encryption key")
+	}
 	if resp.StatusCode >= 400 {
 		code = 1
 	}
 	writeBody(stdout, resp.Body)
 	return code
+}
+
+// sealFields sets each top-level member /name of the JSON body to its value
+// sealed to the bank's encryption key.
+func sealFields(body []byte, seals []string, keys sdk.EncryptionKeys) ([]byte, error) {
+	doc := map[string]json.RawMessage{}
+	if len(body) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
+			return nil, fmt.Errorf("--seal needs a JSON object body: %w", err)
+		}
+	}
+	for _, s := range seals {
+		ptr, value, ok := strings.Cut(s, "=")
+		name, top := strings.CutPrefix(ptr, "/")
+		if !ok || !top || name == "" || strings.Contains(name, "/") {
+			return nil, fmt.Errorf("--seal %q: want /field=value for a top-level field", ptr)
+		}
+		plain, err := requestBody(value)
+		if err != nil {
+			return nil, err
+		}
+		sealed, err := keys.Seal(plain, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		doc[name], _ = json.Marshal(sealed)
+	}
+	return json.Marshal(doc)
 }
 
 func requestBody(data string) ([]byte, error) {

@@ -56,21 +56,48 @@ func NewSet(keys []Key) (*Set, error) {
 	}
 	var doc Document
 	for _, k := range keys {
-		if k.NotAfter.IsZero() || !k.NotAfter.After(k.NotBefore) {
-			return nil, fmt.Errorf("bankkeys: key %s: not_after must follow not_before", k.KeyID)
-		}
-		pemBytes, err := httpsig.MarshalPublicKeyPEM(k.Public)
+		p, err := Publish(k.KeyID, k.Signer.Alg(), k.Public, k.NotBefore, k.NotAfter)
 		if err != nil {
-			return nil, fmt.Errorf("bankkeys: key %s: %w", k.KeyID, err)
+			return nil, err
 		}
-		doc.Keys = append(doc.Keys, PublishedKey{KeyID: k.KeyID, Alg: k.Signer.Alg(), PublicKeyPEM: string(pemBytes),
-			NotBefore: k.NotBefore.UTC(), NotAfter: k.NotAfter.UTC()})
+		doc.Keys = append(doc.Keys, p)
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
+	b, err := doc.Encode()
 	if err != nil {
 		return nil, err
 	}
-	return &Set{keys: keys, doc: append(b, '\n')}, nil
+	return &Set{keys: keys, doc: b}, nil
+}
+
+// Publish describes a public key for a key document.
+func Publish(keyID, alg string, pub crypto.PublicKey, notBefore, notAfter time.Time) (PublishedKey, error) {
+	if notAfter.IsZero() || !notAfter.After(notBefore) {
+		return PublishedKey{}, fmt.Errorf("bankkeys: key %s: not_after must follow not_before", keyID)
+	}
+	pemBytes, err := httpsig.MarshalPublicKeyPEM(pub)
+	if err != nil {
+		return PublishedKey{}, fmt.Errorf("bankkeys: key %s: %w", keyID, err)
+	}
+	return PublishedKey{KeyID: keyID, Alg: alg, PublicKeyPEM: string(pemBytes), NotBefore: notBefore.UTC(), NotAfter: notAfter.UTC()}, nil
+}
+
+// Encode returns the document as served.
+func (d Document) Encode() ([]byte, error) {
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// ServeHTTP publishes the document.
+func (d Document) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, err := d.Encode()
+	if err != nil {
+		http.Error(w, "", http.StatusInternalServerError)
+		return
+	}
+	serveDocument(w, b)
 }
 
 // Has reports whether pub is one of the set's public keys.
@@ -106,8 +133,10 @@ func (s *Set) Active(t time.Time) (Key, bool) {
 }
 
 // ServeHTTP publishes the public keys.
-func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) { serveDocument(w, s.doc) }
+
+func serveDocument(w http.ResponseWriter, doc []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	_, _ = w.Write(s.doc)
+	_, _ = w.Write(doc)
 }

@@ -4,11 +4,9 @@
 package respsign
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/bankguard/bankguard/gateway/stage"
@@ -60,30 +58,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next stage.H
 	if ex.API == nil || ex.API.Level != registry.A2 {
 		return next.ServeHTTP(w, r)
 	}
-	bw := newBuffer(w, h.maxBody())
+	bw := stage.NewResponseBuffer(w, h.maxBody())
 	if err := next.ServeHTTP(bw, r); err != nil {
-		bw.reset()
+		bw.Reset()
 		problem.Write(bw, ex.ID, err)
 		// The error is rendered here so that it is signed; report it to the
-		// edge for logging through the exchange.
+		// edge for logging and audit through the exchange.
 		ex.Err = err
-	} else if bw.overflow {
-		bw.reset()
+	} else if bw.Overflow {
+		bw.Reset()
 		err := problem.Wrap(errors.New("upstream response exceeds the signing buffer"),
 			problem.UpstreamUnavailable, "the bank's response could not be delivered")
 		problem.Write(bw, ex.ID, err)
 		ex.Err = err
 	}
-	return h.send(w, bw, r, ex)
+	if err := h.sign(bw, r, ex); err != nil {
+		return err
+	}
+	return bw.Send(w)
 }
 
-func (h *Handler) send(w http.ResponseWriter, bw *buffer, r *http.Request, ex *stage.Exchange) error {
+// sign adds Content-Digest and the bank's signature to the buffered response.
+func (h *Handler) sign(bw *stage.ResponseBuffer, r *http.Request, ex *stage.Exchange) error {
 	alg := h.DigestAlg
 	if alg == "" {
 		alg = httpsig.DigestSM3
 	}
-	hdr := bw.header
-	digest, err := httpsig.ContentDigest(alg, bw.body.Bytes())
+	hdr := bw.Header()
+	digest, err := httpsig.ContentDigest(alg, bw.Body.Bytes())
 	if err != nil {
 		return problem.Wrap(err, problem.Internal, "the response could not be signed")
 	}
@@ -103,19 +105,11 @@ func (h *Handler) send(w http.ResponseWriter, bw *buffer, r *http.Request, ex *s
 		Components: Components(ex.SignatureLabel),
 		Params:     httpsig.Params{Created: now, KeyID: keyID, Alg: signer.Alg()},
 	}
-	msg := httpsig.NewResponseMessage(bw.status, hdr, httpsig.NewRequestMessage(r))
+	msg := httpsig.NewResponseMessage(bw.Status, hdr, httpsig.NewRequestMessage(r))
 	if err := httpsig.SignHeader(hdr, msg, in, signer); err != nil {
 		return problem.Wrap(fmt.Errorf("sign response: %w", err), problem.Internal, "the response could not be signed")
 	}
-	hdr.Set("Content-Length", strconv.Itoa(bw.body.Len()))
-	dst := w.Header()
-	clear(dst)
-	for k, v := range hdr {
-		dst[k] = v
-	}
-	w.WriteHeader(bw.status)
-	_, err = w.Write(bw.body.Bytes())
-	return err
+	return nil
 }
 
 func (h *Handler) maxBody() int {
@@ -123,44 +117,6 @@ func (h *Handler) maxBody() int {
 		return h.MaxBody
 	}
 	return DefaultMaxBody
-}
-
-// buffer is a ResponseWriter that holds the response until it is signed.
-type buffer struct {
-	header   http.Header
-	initial  http.Header // the gateway's own headers, restored on reset
-	status   int
-	body     bytes.Buffer
-	max      int
-	overflow bool
-}
-
-func newBuffer(w http.ResponseWriter, max int) *buffer {
-	return &buffer{header: w.Header().Clone(), initial: w.Header().Clone(), status: http.StatusOK, max: max}
-}
-
-func (b *buffer) Header() http.Header { return b.header }
-
-func (b *buffer) WriteHeader(status int) {
-	if status >= 200 { // informational responses are not forwarded
-		b.status = status
-	}
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	if b.body.Len()+len(p) > b.max {
-		b.overflow = true
-		return 0, errors.New("respsign: response too large to sign")
-	}
-	return b.body.Write(p)
-}
-
-// reset drops whatever was written, keeping only the gateway's own headers.
-func (b *buffer) reset() {
-	b.header = b.initial.Clone()
-	b.status = http.StatusOK
-	b.body.Reset()
-	b.overflow = false
 }
 
 var _ stage.Middleware = (*Handler)(nil)

@@ -67,6 +67,8 @@ var migrations = []string{
 		UNIQUE (method, path)
 	);`,
 	`ALTER TABLE apis ADD COLUMN protection TEXT NOT NULL DEFAULT '{}';`,
+	`ALTER TABLE apps ADD COLUMN encryption_key_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE apps ADD COLUMN encryption_key_pem BLOB;`,
 }
 
 // Open opens (creating if needed) the registry database at path and brings
@@ -141,11 +143,14 @@ func (s *Store) PutApp(ctx context.Context, a registry.App) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = now
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO apps (id, name, status, client_cert_pem, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO apps (id, name, status, client_cert_pem, created_at, updated_at,
+			encryption_key_id, encryption_key_pem)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status,
-			client_cert_pem = excluded.client_cert_pem, updated_at = excluded.updated_at`,
-		a.ID, a.Name, string(a.Status), a.ClientCertPEM, formatTime(a.CreatedAt), formatTime(now))
+			client_cert_pem = excluded.client_cert_pem, updated_at = excluded.updated_at,
+			encryption_key_id = excluded.encryption_key_id, encryption_key_pem = excluded.encryption_key_pem`,
+		a.ID, a.Name, string(a.Status), a.ClientCertPEM, formatTime(a.CreatedAt), formatTime(now),
+		a.EncryptionKeyID, a.EncryptionKeyPEM)
 	if err != nil {
 		return fmt.Errorf("sqlite: put app %s: %w", a.ID, err)
 	}
@@ -168,12 +173,12 @@ func (s *Store) SetAppStatus(ctx context.Context, id string, st registry.AppStat
 	return nil
 }
 
-const appColumns = `id, name, status, client_cert_pem, created_at, updated_at`
+const appColumns = `id, name, status, client_cert_pem, created_at, updated_at, encryption_key_id, encryption_key_pem`
 
 func scanApp(row interface{ Scan(...any) error }) (registry.App, error) {
 	var a registry.App
 	var status, created, updated string
-	if err := row.Scan(&a.ID, &a.Name, &status, &a.ClientCertPEM, &created, &updated); err != nil {
+	if err := row.Scan(&a.ID, &a.Name, &status, &a.ClientCertPEM, &created, &updated, &a.EncryptionKeyID, &a.EncryptionKeyPEM); err != nil {
 		return a, err
 	}
 	a.Status = registry.AppStatus(status)
