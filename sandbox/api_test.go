@@ -20,17 +20,20 @@ func TestOwnershipIsIndistinguishableFromAbsence(t *testing.T) {
 		{"balance", "GET", "/v1/accounts/%s/balance", ""},
 		{"transactions", "GET", "/v1/accounts/%s/transactions", ""},
 		{"transactions with filters", "GET", "/v1/accounts/%s/transactions?from=2026-11-01&page_size=5", ""},
-		{"transfer from", "POST", "/v1/transfers", `{"from_account_id":"%s","to_card_number":"6218880000000000007","to_name":"李四","amount":"1.00"}`},
+		{"transfer from", "POST", "/v1/transfers", `{"from_account_id":"%s","to_card_number":"6218880000000000007","to_name":"李四","amount":"1.00","payment_password":"%p"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := func(id string) (string, string) {
+			// req builds the request for account id made by user: the body carries the user's
+			// sealed payment password, the same value for both calls compared below.
+			passwords := map[string]string{owner.ID: sealFor(t, b, owner.ID), other.ID: sealFor(t, b, other.ID)}
+			req := func(id, user string) (string, string) {
 				if tc.body != "" {
-					return tc.path, strings.Replace(tc.body, "%s", id, 1)
+					return tc.path, strings.NewReplacer("%s", id, "%p", passwords[user]).Replace(tc.body)
 				}
 				return strings.Replace(tc.path, "%s", id, 1), ""
 			}
-			p1, b1 := req(theirs)
-			p2, b2 := req(missing)
+			p1, b1 := req(theirs, owner.ID)
+			p2, b2 := req(missing, owner.ID)
 			foreign := call(t, b, tc.method, p1, owner.ID, b1)
 			absent := call(t, b, tc.method, p2, owner.ID, b2)
 			wantProblem(t, foreign, http.StatusNotFound, codeNotFound)
@@ -38,7 +41,7 @@ func TestOwnershipIsIndistinguishableFromAbsence(t *testing.T) {
 				t.Fatalf("another user's account answers differently from a missing one:\n%s\n%s", foreign.Body, absent.Body)
 			}
 			// The owner does see it.
-			if p, bd := req(theirs); call(t, b, tc.method, p, other.ID, bd).Code >= 400 {
+			if p, bd := req(theirs, other.ID); call(t, b, tc.method, p, other.ID, bd).Code >= 400 {
 				t.Fatalf("the owner is refused %s", p)
 			}
 		})
@@ -303,6 +306,8 @@ func TestNoInternalsInBodies(t *testing.T) {
 		{"POST", "/v1/transfers", `[1,2]`},
 		{"POST", "/v1/transfers", `{"from_account_id":"` + id + `","to_card_number":"6218880000000000007","to_name":"x","amount":"1e5"}`},
 		{"POST", "/v1/transfers", "\xff\xfe"},
+		{"POST", "/v1/transfers", `{"from_account_id":"` + id + `","to_card_number":"6218880000000000007","to_name":"x","amount":"1.00","payment_password":"sm2:v1:k:BAAA"}`},
+		{"POST", "/v1/transfers", `{"from_account_id":"` + id + `","to_card_number":"6218880000000000007","to_name":"x","amount":"1.00","payment_password":7}`},
 		{"PUT", "/v1/transfers", `{}`},
 		{"GET", "/v1/%00", ""},
 	}

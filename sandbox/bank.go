@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/emmansun/gmsm/sm2"
 )
 
 // Headers the gateway sets on every request it forwards. The sandbox trusts them: it is only
@@ -19,13 +21,25 @@ const (
 // seededUsers is how many customers New creates.
 const seededUsers = 4
 
-// Options configures a Bank. The zero value is usable.
+// Options configures a Bank. The zero value is usable, but a bank without PaymentKey refuses
+// every transfer.
 type Options struct {
-	// Seed determines the generated data: the same seed on the same day gives the same bank.
+	// Seed determines the generated data: the same seed on the same day gives the same bank,
+	// and the same seed gives the same payment passwords on any day.
 	Seed int64
 	// Now is the bank's clock; nil means time.Now. The transaction history ends at Now() as
-	// read once in New, and transfers are stamped with it.
+	// read once in New, transfers are stamped with it, and payment password lockouts are timed
+	// by it.
 	Now func() time.Time
+	// PaymentKey is the bank's SM2 encryption private key, to which applications seal payment
+	// passwords (fieldcrypt.SealValue; docs/envelope.md §4). It is an encryption key, never a
+	// signing key. Nil fails closed: every POST /v1/transfers is refused with 422
+	// payment_password_incorrect, since no password can be verified (T/PCAC 0008-2020 3.2.5,
+	// 6.2.2).
+	PaymentKey *sm2.PrivateKey
+	// PaymentKeyID is the key id of PaymentKey, as sealed values name it
+	// ("sm2:v1:<keyid>:<base64>"). A value sealed under another key id never opens.
+	PaymentKeyID string
 }
 
 // Bank is the demo bank: its ledger lives in memory and it answers the APIs of its OpenAPI
@@ -34,6 +48,9 @@ type Bank struct {
 	now    func() time.Time
 	seed   int64
 	routes []route
+
+	paymentKey   *sm2.PrivateKey // nil: every transfer is refused
+	paymentKeyID string
 
 	products []product // sorted by id, read-only
 	byProd   map[string]*product
@@ -55,15 +72,18 @@ func New(opts Options) *Bank {
 	}
 	g := newGenerator(opts.Seed, now())
 	b := &Bank{
-		now:       now,
-		seed:      opts.Seed,
-		products:  catalog(),
-		byProd:    map[string]*product{},
-		customers: g.customers(seededUsers),
-		byAccount: map[string]*account{},
-		byCard:    map[string]*account{},
-		holdings:  map[string][]holding{},
+		now:          now,
+		seed:         opts.Seed,
+		paymentKey:   opts.PaymentKey,
+		paymentKeyID: opts.PaymentKeyID,
+		products:     catalog(),
+		byProd:       map[string]*product{},
+		customers:    g.customers(seededUsers),
+		byAccount:    map[string]*account{},
+		byCard:       map[string]*account{},
+		holdings:     map[string][]holding{},
 	}
+	assignPaymentPasswords(opts.Seed, b.customers)
 	sort.Slice(b.products, func(i, j int) bool { return b.products[i].id < b.products[j].id })
 	for i := range b.products {
 		b.byProd[b.products[i].id] = &b.products[i]
@@ -86,7 +106,7 @@ func (b *Bank) Users() []User {
 	defer b.mu.RUnlock()
 	out := make([]User, 0, len(b.customers))
 	for _, c := range b.customers {
-		u := User{ID: c.id, Name: c.name, IDNumber: c.idNumber, Phone: c.phone}
+		u := User{ID: c.id, Name: c.name, IDNumber: c.idNumber, Phone: c.phone, PaymentPassword: c.paymentPassword}
 		for _, a := range c.accounts {
 			acc := Account{
 				ID:               a.id,

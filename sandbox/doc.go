@@ -10,4 +10,10 @@
 // Bankguard-Api-Id, X-Request-Id) and returns personal data unmasked on purpose: masking and
 // field encryption are the gateway's job (T/PCAC 0008-2020 3.2.5), and the sandbox is the raw
 // material those controls are tested on. It must never be exposed without the gateway in front.
+//
+// It does play the bank's core system for payment passwords: a transfer carries the customer's
+// six-digit payment password sealed to the bank's SM2 encryption key (Options.PaymentKey), the
+// gateway only checks that it is sealed, and the sandbox opens it and compares it, locking the
+// customer's transfers for 30 minutes after 5 consecutive failures (T/PCAC 0008-2020 3.2.5,
+// 6.2.2). Each seeded customer's password is drawn from the seed (User.PaymentPassword).
 package sandbox

@@ -14,7 +14,8 @@ func FuzzTransferBody(f *testing.F) {
 	b := newTestBank(f)
 	id := b.Users()[0].Accounts[0].ID
 	for _, s := range []string{
-		transferBody(id, externalCard, "1.00"),
+		transferBody(id, externalCard, "1.00", sealFor(f, b, "")),
+		transferBody(id, externalCard, "1.00", "123456"),
 		`{"from_account_id":"` + id + `","to_card_number":"6218881234567890126","to_name":"x","amount":"0"}`,
 		`{"amount":1}`, `{`, `[]`, `null`, `{"memo":"\u0000"}`, `{"a":"b","a":"c"}`, "\xff",
 	} {

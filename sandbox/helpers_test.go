@@ -1,13 +1,18 @@
 package sandbox
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/bankguard/bankguard/fieldcrypt"
+	"github.com/emmansun/gmsm/sm2"
 )
 
 // testNow is the fixed clock of the tests: a Thursday afternoon in Beijing.
@@ -15,9 +20,51 @@ var testNow = time.Date(2026, 11, 26, 14, 0, 0, 0, cst)
 
 const testRequestID = "01JDTESTREQUEST0000000001"
 
+// testPaymentKeyID names the bank's payment password key in the tests.
+const testPaymentKeyID = "sandbox-pay-test-1"
+
+// testPaymentKey is the bank's payment password key in the tests, generated once per run.
+var testPaymentKey = sync.OnceValue(func() *sm2.PrivateKey { return newSM2Key() })
+
+func newSM2Key() *sm2.PrivateKey {
+	k, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
 func newTestBank(t testing.TB) *Bank {
 	t.Helper()
-	return New(Options{Seed: 42, Now: func() time.Time { return testNow }})
+	return New(testOptions())
+}
+
+// testOptions configures the test bank: seed 42, the fixed clock and the test payment key.
+func testOptions() Options {
+	return Options{Seed: 42, Now: func() time.Time { return testNow }, PaymentKey: testPaymentKey(), PaymentKeyID: testPaymentKeyID}
+}
+
+// seal seals a payment password to the test bank's key, as an application does.
+func seal(t testing.TB, password string) string {
+	t.Helper()
+	s, err := fieldcrypt.SealValue([]byte(password), &testPaymentKey().PublicKey, testPaymentKeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// sealFor seals the payment password of the user with the given id; "" is the first user, as
+// for a request without Bankguard-User.
+func sealFor(t testing.TB, b *Bank, userID string) string {
+	t.Helper()
+	for i, u := range b.Users() {
+		if u.ID == userID || userID == "" && i == 0 {
+			return seal(t, u.PaymentPassword)
+		}
+	}
+	t.Fatalf("no user %q", userID)
+	return ""
 }
 
 // call sends one request as the gateway would; user "" leaves Bankguard-User out.

@@ -13,6 +13,10 @@ type User struct {
 	IDNumber string
 	// Phone is the 11-digit mainland mobile number.
 	Phone string
+	// PaymentPassword is the customer's six-digit payment password (支付密码), which a transfer
+	// must carry sealed to the bank's key. Demo data only: it is exported so that the demo and
+	// the assessor can make transfers as the customer; a real bank never discloses it.
+	PaymentPassword string
 	// Accounts are the customer's accounts, in the order GET /v1/accounts lists them.
 	Accounts []Account
 }
@@ -62,6 +66,8 @@ const (
 type customer struct {
 	id, name, idNumber, phone string
 	accounts                  []*account
+	paymentPassword           string        // six digits, drawn by assignPaymentPasswords
+	password                  passwordGuard // failed attempts and lockout
 }
 
 // account is the bank's ledger of one account; the Bank's mutex guards balance and txns.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bankguard/bankguard/registry"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -49,6 +50,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 
 // bankguardExt is the x-bankguard extension of an operation.
 type bankguardExt struct {
+	registry.Protection
 	APIID        string `json:"api_id"`
 	Level        string `json:"level"`
 	Status       string `json:"status"`
@@ -140,6 +142,7 @@ func TestOpenAPIExtensions(t *testing.T) {
 			if ext.APIID != w.APIID || ext.Level != w.Level || ext.Status != w.Status {
 				t.Errorf("%s: x-bankguard %+v, want %+v", key, ext, w)
 			}
+			checkProtectionPaths(t, key, op, ext.Protection)
 		}
 	}
 	for key := range want {
@@ -194,9 +197,12 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 		NextPageToken string `json:"next_page_token"`
 	}
 	decode(t, call(t, b, "GET", "/v1/accounts/"+debit+"/transactions?page_size=5", "", ""), &firstPage)
-	body := func(from, card, amount string) string {
-		return `{"from_account_id":"` + from + `","to_card_number":"` + card + `","to_name":"李四","amount":"` + amount + `","memo":"测试"}`
+	body := func(user, from, card, amount string) string {
+		return `{"from_account_id":"` + from + `","to_card_number":"` + card + `","to_name":"李四","amount":"` + amount +
+			`","memo":"测试","payment_password":"` + sealFor(t, b, user) + `"}`
 	}
+	wrongPassword := `{"from_account_id":"` + debit + `","to_card_number":"` + externalCard +
+		`","to_name":"李四","amount":"1.00","payment_password":"` + seal(t, "000001") + `"}`
 
 	for _, tc := range []struct {
 		name, template, path, user, body string
@@ -218,10 +224,11 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 		{"transactions page 2", "/v1/accounts/{account_id}/transactions", "/v1/accounts/" + debit + "/transactions?page_size=5&page_token=" + firstPage.NextPageToken, "", "", map[string]string{"account_id": debit}, 200},
 		{"credit card transactions", "/v1/accounts/{account_id}/transactions", "/v1/accounts/" + credit + "/transactions", "", "", map[string]string{"account_id": credit}, 200},
 		{"transactions bad dates", "/v1/accounts/{account_id}/transactions", "/v1/accounts/" + debit + "/transactions?from=2026-11-02&to=2026-11-01", "", "", map[string]string{"account_id": debit}, 400},
-		{"transfer", "/v1/transfers", "/v1/transfers", "", body(debit, externalCard, "10.00"), nil, 201},
-		{"transfer luhn", "/v1/transfers", "/v1/transfers", "", body(debit, "6218881234567890126", "10.00"), nil, 422},
-		{"transfer too much", "/v1/transfers", "/v1/transfers", "", body(debit, externalCard, "99999999.00"), nil, 422},
-		{"transfer frozen", "/v1/transfers", "/v1/transfers", users[2].ID, body(frozen, externalCard, "1.00"), nil, 422},
+		{"transfer", "/v1/transfers", "/v1/transfers", "", body("", debit, externalCard, "10.00"), nil, 201},
+		{"transfer luhn", "/v1/transfers", "/v1/transfers", "", body("", debit, "6218881234567890126", "10.00"), nil, 422},
+		{"transfer too much", "/v1/transfers", "/v1/transfers", "", body("", debit, externalCard, "99999999.00"), nil, 422},
+		{"transfer frozen", "/v1/transfers", "/v1/transfers", users[2].ID, body(users[2].ID, frozen, externalCard, "1.00"), nil, 422},
+		{"transfer wrong password", "/v1/transfers", "/v1/transfers", "", wrongPassword, nil, 422},
 		{"transfer bad body", "/v1/transfers", "/v1/transfers", "", `{"amount":"x"}`, nil, 400},
 		{"holdings", "/v1/holdings", "/v1/holdings", "", "", nil, 200},
 		{"reconciliation", "/v1/reconciliation/{date}", "/v1/reconciliation/2026-11-25", "", "", map[string]string{"date": "2026-11-25"}, 200},

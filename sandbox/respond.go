@@ -16,6 +16,8 @@ const (
 	codeServiceTerminated = "service_terminated"
 	codeUnsupportedMedia  = "unsupported_media_type"
 	codeBodyTooLarge      = "body_too_large"
+	codePasswordIncorrect = "payment_password_incorrect" // 422, see checkPaymentPassword
+	codePasswordLocked    = "payment_password_locked"    // 422, see checkPaymentPassword
 )
 
 // problemTitle returns the fixed, human-readable title of a code.
@@ -37,6 +39,10 @@ func problemTitle(code string) string {
 		return "Unsupported media type"
 	case codeBodyTooLarge:
 		return "Body too large"
+	case codePasswordIncorrect:
+		return "Payment password incorrect"
+	case codePasswordLocked:
+		return "Payment password locked"
 	default:
 		return "Internal error"
 	}

@@ -12,8 +12,10 @@ import (
 // externalCard is a card of another demo bank with a valid Luhn digit.
 const externalCard = "6218881234567890125"
 
-func transferBody(from, to, amount string) string {
-	return fmt.Sprintf(`{"from_account_id":%q,"to_card_number":%q,"to_name":"李四","amount":%q,"currency":"CNY","memo":"房租"}`, from, to, amount)
+// transferBody is a transfer request carrying password, a sealed payment password.
+func transferBody(from, to, amount, password string) string {
+	return fmt.Sprintf(`{"from_account_id":%q,"to_card_number":%q,"to_name":"李四","amount":%q,"currency":"CNY","memo":"房租","payment_password":%q}`,
+		from, to, amount, password)
 }
 
 func TestTransferMovesMoney(t *testing.T) {
@@ -22,7 +24,7 @@ func TestTransferMovesMoney(t *testing.T) {
 	from := u.Accounts[0]
 	before, _ := parseAmount(from.Balance)
 
-	rr := call(t, b, "POST", "/v1/transfers", u.ID, transferBody(from.ID, externalCard, "1234.5"))
+	rr := call(t, b, "POST", "/v1/transfers", u.ID, transferBody(from.ID, externalCard, "1234.5", sealFor(t, b, u.ID)))
 	if rr.Code != http.StatusCreated {
 		t.Fatalf("status %d: %s", rr.Code, rr.Body)
 	}
@@ -59,7 +61,7 @@ func TestTransferWithinTheBankCreditsThePayee(t *testing.T) {
 	users := b.Users()
 	payer, payee := users[0], users[1]
 	before, _ := parseAmount(payee.Accounts[0].Balance)
-	rr := call(t, b, "POST", "/v1/transfers", payer.ID, transferBody(payer.Accounts[0].ID, payee.Accounts[0].CardNumber, "88.00"))
+	rr := call(t, b, "POST", "/v1/transfers", payer.ID, transferBody(payer.Accounts[0].ID, payee.Accounts[0].CardNumber, "88.00", sealFor(t, b, payer.ID)))
 	if rr.Code != http.StatusCreated {
 		t.Fatalf("status %d: %s", rr.Code, rr.Body)
 	}
@@ -88,9 +90,14 @@ func TestTransferRefusals(t *testing.T) {
 			}
 		}
 	}
+	pw := map[string]string{}
+	for _, x := range users {
+		pw[x.ID] = sealFor(t, b, x.ID)
+	}
+	body := func(from, to, amount string) string { return transferBody(from, to, amount, pw[u.ID]) }
 	ok := func(field, value string) string {
 		var m map[string]string
-		_ = json.Unmarshal([]byte(transferBody(debit.ID, externalCard, "1.00")), &m)
+		_ = json.Unmarshal([]byte(body(debit.ID, externalCard, "1.00")), &m)
 		if value == "<delete>" {
 			delete(m, field)
 		} else {
@@ -104,16 +111,18 @@ func TestTransferRefusals(t *testing.T) {
 		status           int
 		code, field      string
 	}{
-		{"insufficient funds", u.ID, transferBody(debit.ID, externalCard, (avail + 1).String()), 422, codeInsufficientFunds, ""},
-		{"luhn", u.ID, transferBody(debit.ID, "6218881234567890126", "1.00"), 422, codeRequestInvalid, "to_card_number"},
-		{"zero amount", u.ID, transferBody(debit.ID, externalCard, "0.00"), 422, codeRequestInvalid, "amount"},
-		{"to itself", u.ID, transferBody(debit.ID, debit.CardNumber, "1.00"), 422, codeRequestInvalid, "to_card_number"},
-		{"from a credit card", u.ID, transferBody(credit.ID, externalCard, "1.00"), 422, codeRequestInvalid, "from_account_id"},
-		{"frozen", frozenOwner, transferBody(frozen.ID, externalCard, "1.00"), 422, codeAccountFrozen, ""},
-		{"another user's account", users[1].ID, transferBody(debit.ID, externalCard, "1.00"), 404, codeNotFound, ""},
-		{"nonexistent account", u.ID, transferBody("AC0000000000", externalCard, "1.00"), 404, codeNotFound, ""},
+		{"insufficient funds", u.ID, body(debit.ID, externalCard, (avail + 1).String()), 422, codeInsufficientFunds, ""},
+		{"luhn", u.ID, body(debit.ID, "6218881234567890126", "1.00"), 422, codeRequestInvalid, "to_card_number"},
+		{"zero amount", u.ID, body(debit.ID, externalCard, "0.00"), 422, codeRequestInvalid, "amount"},
+		{"to itself", u.ID, body(debit.ID, debit.CardNumber, "1.00"), 422, codeRequestInvalid, "to_card_number"},
+		{"from a credit card", u.ID, body(credit.ID, externalCard, "1.00"), 422, codeRequestInvalid, "from_account_id"},
+		{"frozen", frozenOwner, transferBody(frozen.ID, externalCard, "1.00", pw[frozenOwner]), 422, codeAccountFrozen, ""},
+		{"another user's account", users[1].ID, transferBody(debit.ID, externalCard, "1.00", pw[users[1].ID]), 404, codeNotFound, ""},
+		{"nonexistent account", u.ID, body("AC0000000000", externalCard, "1.00"), 404, codeNotFound, ""},
 		{"missing amount", u.ID, ok("amount", "<delete>"), 400, codeRequestInvalid, "amount"},
 		{"missing to_name", u.ID, ok("to_name", "<delete>"), 400, codeRequestInvalid, "to_name"},
+		{"missing payment_password", u.ID, ok("payment_password", "<delete>"), 400, codeRequestInvalid, "payment_password"},
+		{"long payment_password", u.ID, ok("payment_password", strings.Repeat("A", maxSealedPassword+1)), 400, codeRequestInvalid, "payment_password"},
 		{"empty to_name", u.ID, ok("to_name", ""), 400, codeRequestInvalid, "to_name"},
 		{"long to_name", u.ID, ok("to_name", strings.Repeat("名", 65)), 400, codeRequestInvalid, "to_name"},
 		{"control in to_name", u.ID, ok("to_name", "李\x00四"), 400, codeRequestInvalid, "to_name"},
@@ -128,7 +137,7 @@ func TestTransferRefusals(t *testing.T) {
 		{"duplicate member", u.ID, `{"amount":"1.00","amount":"2.00"}`, 400, codeRequestInvalid, "amount"},
 		{"number amount", u.ID, `{"from_account_id":"` + debit.ID + `","to_card_number":"` + externalCard + `","to_name":"李四","amount":1}`, 400, codeRequestInvalid, "amount"},
 		{"not an object", u.ID, `["x"]`, 400, codeRequestInvalid, "body"},
-		{"trailing data", u.ID, transferBody(debit.ID, externalCard, "1.00") + `{}`, 400, codeRequestInvalid, "body"},
+		{"trailing data", u.ID, body(debit.ID, externalCard, "1.00") + `{}`, 400, codeRequestInvalid, "body"},
 		{"truncated", u.ID, `{"amount":"1.00"`, 400, codeRequestInvalid, "body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,6 +181,7 @@ func TestConcurrentTransfersNeverOverdraw(t *testing.T) {
 	u := b.Users()[0]
 	from := u.Accounts[0]
 	balance, _ := parseAmount(from.Balance)
+	password := sealFor(t, b, u.ID)
 	const workers = 64
 	amount := balance/workers*2 + 1 // about half the transfers can succeed
 	var wg sync.WaitGroup
@@ -181,7 +191,7 @@ func TestConcurrentTransfersNeverOverdraw(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rr := call(t, b, "POST", "/v1/transfers", u.ID, transferBody(from.ID, externalCard, amount.String()))
+			rr := call(t, b, "POST", "/v1/transfers", u.ID, transferBody(from.ID, externalCard, amount.String(), password))
 			if rr.Code == http.StatusUnprocessableEntity && !strings.Contains(rr.Body.String(), codeInsufficientFunds) {
 				t.Errorf("unexpected refusal %s", rr.Body)
 			}
