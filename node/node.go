@@ -47,6 +47,11 @@ type Options struct {
 	// Plaintext serves the gateway over plain HTTP (development only).
 	Plaintext bool
 	Logger    *slog.Logger
+	// WithoutAuditAndMasking runs the gateway with no audit log and no
+	// response masking. It exists only for the benchmark that measures what
+	// those two cost; neither the command line nor the configuration can
+	// set it.
+	WithoutAuditAndMasking bool
 }
 
 // Node is a running bankguard node.
@@ -121,7 +126,7 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	if err != nil {
 		return nil, err
 	}
-	gw, err := gateway.New(ctx, gateway.Options{
+	opts := gateway.Options{
 		EncryptionKeys:   encKeys,
 		PII:              masker,
 		Store:            st,
@@ -135,7 +140,12 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 		InterfaceVersion: cfg.InterfaceVersion,
 		Builtin:          []registry.API{gateway.PingAPI(cfg.BankCode)},
 		Logger:           log,
-	})
+	}
+	if o.WithoutAuditAndMasking {
+		opts.Audit, opts.PII = nil, nil
+		log.Warn("audit log and masking are off (benchmark build)")
+	}
+	gw, err := gateway.New(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
