@@ -92,6 +92,7 @@ func WriteProfile(dir, gatewayURL, adminURL string, cfg *config.File, users []sa
 		Terminated:        ep("GET", "/v1/loyalty-points", "demo-a2-sm2"),
 		Deprecated:        ep("GET", "/v1/exchange-rates", "demo-a1-hmac"),
 		PersonalData:      ep("GET", "/v1/accounts", "demo-a2-sm2"),
+		AuditRecords:      &profile.Endpoint{Method: "GET", Path: "/admin/v1/audit/records"},
 	}
 	if err := p.Validate(); err != nil {
 		return "", fmt.Errorf("demo: generated profile is invalid: %w", err)

@@ -15,13 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bankguard/bankguard/audit"
 	"github.com/bankguard/bankguard/config"
 	"github.com/bankguard/bankguard/demo"
 	"github.com/bankguard/bankguard/gateway/bankkeys"
 	"github.com/bankguard/bankguard/httpsig"
 	"github.com/bankguard/bankguard/node"
+	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/profile"
 	"github.com/bankguard/bankguard/sdk"
+	"github.com/bankguard/bankguard/store/sqlite"
 )
 
 // sandbox is a running demo.
@@ -55,6 +58,7 @@ func startDemo(t *testing.T) *sandbox {
 		if err := n.Wait(); err != nil {
 			t.Errorf("node stopped with %v", err)
 		}
+		scanForPersonalData(t, dir, logs.String())
 	})
 	path, err := demo.WriteProfile(dir, "https://"+n.GatewayAddr.String(), "https://"+n.AdminAddr.String(), cfg, n.Sandbox.Users())
 	if err != nil {
@@ -220,4 +224,28 @@ func (s *sandbox) seal(t *testing.T, password string) string {
 		t.Fatal(err)
 	}
 	return sealed
+}
+
+// scanForPersonalData checks every log line and every audit record a demo
+// wrote for an unmasked card, resident ID or mobile number (T/PCAC 0008-2020
+// 9.2.1): it runs after every end-to-end test.
+func scanForPersonalData(t *testing.T, dir, logs string) {
+	t.Helper()
+	st, err := sqlite.OpenAudit(context.Background(), filepath.Join(dir, node.AuditDatabaseFile))
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer st.Close()
+	var records bytes.Buffer
+	if _, err := audit.Export(context.Background(), st, audit.Filter{}, &records); err != nil {
+		t.Error(err)
+		return
+	}
+	for what, text := range map[string]string{"the logs": logs, "the audit records": records.String()} {
+		if hits := pii.Find(text); len(hits) != 0 {
+			h := hits[0]
+			t.Errorf("%s hold an unmasked %s: …%s…", what, h.Kind, pii.MaskText(text[max(0, h.Start-40):min(len(text), h.End+40)]))
+		}
+	}
 }
