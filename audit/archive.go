@@ -94,7 +94,7 @@ func (a *Archiver) archiveLog(ctx context.Context, log string) (*ArchiveResult, 
 	to := from
 	errDone := errors.New("done")
 	err = a.Store.Scan(ctx, log, from, func(row Row) error {
-		if !row.Time.Before(cutoff) || row.Seq != to {
+		if !row.IndexedTo.Before(cutoff) || row.Seq != to {
 			return errDone
 		}
 		to++

@@ -147,7 +147,11 @@ func TestVerifyNamesTheFirstBadRecord(t *testing.T) {
 		want    string
 	}{
 		{name: "edit a field", seq: 250, want: "edited", tamper: func(t *testing.T, f *fixture) {
-			f.sqlExec(t, `UPDATE audit_records SET data = replace(data, '"status":200', '"status":201') WHERE log='transaction' AND seq=250`)
+			f.tamperLog(t, log, func(r []stored) []stored {
+				i := at(r, 250)
+				r[i].data = []byte(strings.Replace(string(r[i].data), `"status":200`, `"status":201`, 1))
+				return r
+			})
 		}},
 		{name: "edit a field and its leaf hash", seq: 255, atMost: true, want: `tree node \(8, 0\)|do not match the checkpoint`, tamper: func(t *testing.T, f *fixture) {
 			editAndRehash(t, f, 250, `"amount":"1.00"`, `"amount":"9.00"`)
@@ -156,38 +160,58 @@ func TestVerifyNamesTheFirstBadRecord(t *testing.T) {
 			tamper: func(t *testing.T, f *fixture) {
 				editAndRehash(t, f, 550, `"amount":"1.00"`, `"amount":"9.00"`)
 			}},
-		{name: "edit the index only", seq: 250, want: "index was edited", tamper: func(t *testing.T, f *fixture) {
-			f.sqlExec(t, `UPDATE audit_records SET app_id = 'someone-else' WHERE log='transaction' AND seq=250`)
+		{name: "edit the time index only", seq: 250, want: "index was edited", tamper: func(t *testing.T, f *fixture) {
+			f.tamperLog(t, log, func(r []stored) []stored {
+				i := at(r, 250)
+				r[i].tsMin, r[i].tsMax = "2031-01-01T00:00:00.000Z", "2031-01-01T00:00:00.000Z"
+				return r
+			})
 		}},
 		{name: "delete a record", seq: 250, want: "missing", tamper: func(t *testing.T, f *fixture) {
-			f.sqlExec(t, `DELETE FROM audit_records WHERE log='transaction' AND seq=250`)
+			f.tamperLog(t, log, func(r []stored) []stored {
+				i := at(r, 250)
+				return append(r[:i], r[i+1:]...)
+			})
 		}},
-		{name: "swap two records", seq: 250, want: "moved", tamper: func(t *testing.T, f *fixture) {
-			f.sqlExec(t,
-				`UPDATE audit_records SET seq = -1 WHERE log='transaction' AND seq=250`,
-				`UPDATE audit_records SET seq = 250 WHERE log='transaction' AND seq=251`,
-				`UPDATE audit_records SET seq = 251 WHERE log='transaction' AND seq=-1`)
+		{name: "delete a record and close the gap", seq: 250, want: "missing or moved", tamper: func(t *testing.T, f *fixture) {
+			f.tamperLog(t, log, func(r []stored) []stored {
+				i := at(r, 250)
+				r = append(r[:i], r[i+1:]...)
+				for j := i; j < len(r); j++ {
+					r[j].pos--
+				}
+				return r
+			})
 		}},
-		{name: "insert one", seq: 251, want: "moved", tamper: func(t *testing.T, f *fixture) {
-			// Make room at 250 by moving every later record up one, then put a forged record there.
-			for seq := 599; seq >= 250; seq-- {
-				f.sqlExec(t, fmt.Sprintf(`UPDATE audit_records SET seq = %d WHERE log='transaction' AND seq=%d`, seq+1, seq))
-			}
+		{name: "swap two records", seq: 250, want: "missing or moved", tamper: func(t *testing.T, f *fixture) {
+			f.tamperLog(t, log, func(r []stored) []stored {
+				i, j := at(r, 250), at(r, 251)
+				r[i].data, r[j].data = r[j].data, r[i].data
+				r[i].leaf, r[j].leaf = r[j].leaf, r[i].leaf
+				return r
+			})
+		}},
+		{name: "insert one", seq: 251, want: "moved or inserted", tamper: func(t *testing.T, f *fixture) {
 			forged := record(log, 9999)
 			forged.Seq = 250
 			data, _ := forged.Canonical()
-			leaf := f.hasher.HashLeaf(data)
-			f.sqlExec(t, fmt.Sprintf(`INSERT INTO audit_records (log, seq, txn_id, ts, app_id, api_id, user, data, leaf)
-				VALUES ('transaction', 250, '%s', '2026-11-26T10:00:09.999Z', 'demo-a2-sm2', 'OPC999990201010100000001', '', x'%x', x'%x')`,
-				forged.TxnID, data, leaf))
+			f.tamperLog(t, log, func(r []stored) []stored {
+				i := at(r, 250)
+				for j := i; j < len(r); j++ {
+					r[j].pos++
+				}
+				ts := forged.Time.UTC().Format("2006-01-02T15:04:05.000Z")
+				ins := stored{pos: 250, data: data, leaf: f.hasher.HashLeaf(data), tsMin: ts, tsMax: ts}
+				return append(r[:i], append([]stored{ins}, r[i:]...)...)
+			})
 		}},
 		{name: "truncate the tail", seq: 550, want: "truncated", tamper: func(t *testing.T, f *fixture) {
-			f.sqlExec(t, `DELETE FROM audit_records WHERE log='transaction' AND seq >= 550`)
+			f.tamperLog(t, log, func(r []stored) []stored { return r[:at(r, 550)] })
 		}},
 		{name: "truncate the tail and its checkpoints, caught by the witness", seq: 550, want: "truncated", witness: true,
 			tamper: func(t *testing.T, f *fixture) {
-				f.sqlExec(t, `DELETE FROM audit_records WHERE log='transaction' AND seq >= 550`,
-					`DELETE FROM audit_checkpoints WHERE log='transaction' AND size > 550`)
+				f.tamperLog(t, log, func(r []stored) []stored { return r[:at(r, 550)] })
+				f.sqlExec(t, `DELETE FROM audit_checkpoints WHERE log='transaction' AND size > 550`)
 			}},
 		{name: "forge a checkpoint", seq: 600, want: "not validly signed", tamper: func(t *testing.T, f *fixture) {
 			f.sqlExec(t, `UPDATE audit_checkpoints SET data = replace(data, '"time":"2026', '"time":"2027') WHERE log='transaction' AND size=600`)
@@ -215,18 +239,14 @@ func TestVerifyNamesTheFirstBadRecord(t *testing.T) {
 
 // editAndRehash edits a record and recomputes its leaf hash, as an attacker
 // who knows the scheme would.
-func editAndRehash(t *testing.T, f *fixture, seq int, from, to string) {
+func editAndRehash(t *testing.T, f *fixture, seq uint64, from, to string) {
 	t.Helper()
-	db, _ := sql.Open("sqlite", "file:"+f.db)
-	defer db.Close()
-	var data []byte
-	if err := db.QueryRow(`SELECT data FROM audit_records WHERE log='transaction' AND seq=?`, seq).Scan(&data); err != nil {
-		t.Fatal(err)
-	}
-	data = []byte(strings.Replace(string(data), from, to, 1))
-	if _, err := db.Exec(`UPDATE audit_records SET data=?, leaf=? WHERE log='transaction' AND seq=?`, data, f.hasher.HashLeaf(data), seq); err != nil {
-		t.Fatal(err)
-	}
+	f.tamperLog(t, "transaction", func(r []stored) []stored {
+		i := at(r, seq)
+		r[i].data = []byte(strings.Replace(string(r[i].data), from, to, 1))
+		r[i].leaf = f.hasher.HashLeaf(r[i].data)
+		return r
+	})
 }
 
 func TestWriterResumesAfterRestart(t *testing.T) {

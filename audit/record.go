@@ -52,12 +52,10 @@ type Record struct {
 	Body      json.RawMessage `json:"body,omitempty"`
 }
 
-// Canonical returns the record's leaf data: compact JSON, fixed member order,
-// the time in UTC to the millisecond.
+// Canonical returns the record's leaf data: compact JSON as encoding/json
+// writes it, fixed member order, the time in UTC to the millisecond.
 func (r *Record) Canonical() ([]byte, error) {
-	c := *r
-	c.Time = c.Time.UTC().Truncate(time.Millisecond)
-	return json.Marshal(&c)
+	return appendCanonical(make([]byte, 0, 384), r)
 }
 
 // ParseCanonical decodes leaf data and checks that it is canonical: that

@@ -21,18 +21,17 @@ type Node struct {
 	Hash  []byte
 }
 
-// Row is a record as a store keeps it: the canonical data and leaf hash,
-// and the columns it is indexed by (which verification checks against the
-// data, so a query cannot be misled by an edited index).
+// Row is a record as a store keeps it: its position, canonical data and leaf
+// hash, and the time range the store's index files it under (which
+// verification checks against the record, so a time query cannot be misled
+// by an edited index).
 type Row struct {
-	Seq   uint64
-	Data  []byte
-	Leaf  []byte
-	TxnID string
-	Time  time.Time
-	AppID string
-	APIID string
-	User  string
+	Seq  uint64
+	Data []byte
+	Leaf []byte
+	// IndexedFrom and IndexedTo bound the record's timestamp as the store's
+	// index claims.
+	IndexedFrom, IndexedTo time.Time
 }
 
 // Filter selects records; zero fields match everything.
@@ -48,6 +47,15 @@ type Filter struct {
 	AfterLog string
 	AfterSeq uint64
 	Limit    int // 0 means 100
+}
+
+// Matches reports whether r passes the filter's record fields (not its
+// paging).
+func (f *Filter) Matches(r *Record) bool {
+	return (f.Log == "" || r.Log == f.Log) && (f.TxnID == "" || r.TxnID == f.TxnID) &&
+		(f.AppID == "" || r.AppID == f.AppID) && (f.APIID == "" || r.APIID == f.APIID) &&
+		(f.User == "" || r.User == f.User) && (f.Since.IsZero() || !r.Time.Before(f.Since)) &&
+		(f.Until.IsZero() || r.Time.Before(f.Until))
 }
 
 // Store keeps the audit logs durably. Implementations: store/sqlite (the

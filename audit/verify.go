@@ -214,22 +214,29 @@ func verifyLog(ctx context.Context, s Store, h *Hasher, o VerifyOptions, log str
 
 // checkRow checks one stored row against its position and itself.
 func checkRow(h *Hasher, log string, want uint64, row Row) *Problem {
-	bad := func(what string) *Problem { return &Problem{Log: log, Seq: want, TxnID: row.TxnID, What: what} }
-	if row.Seq != want {
-		return bad(fmt.Sprintf("record %d is missing (the next stored record is %d): records were deleted", want, row.Seq))
-	}
 	rec, err := ParseCanonical(row.Data)
-	if err != nil {
-		return bad("the record is not in its canonical form: it was edited")
+	bad := func(what string) *Problem {
+		p := &Problem{Log: log, Seq: want, What: what}
+		if rec != nil {
+			p.TxnID = rec.TxnID
+		}
+		return p
 	}
 	switch {
-	case rec.Seq != row.Seq || rec.Log != log:
-		return bad(fmt.Sprintf("the record stored here is record %d of log %s: records were moved", rec.Seq, rec.Log))
+	case row.Seq != want:
+		return bad(fmt.Sprintf("record %d is missing (the next stored record is %d): records were deleted", want, row.Seq))
+	case err != nil:
+		return bad("the record is not in its canonical form: it was edited")
+	case rec.Log != log:
+		return bad(fmt.Sprintf("the record stored here belongs to log %s: records were moved", rec.Log))
+	case rec.Seq > want:
+		return bad(fmt.Sprintf("record %d is missing or moved: record %d is stored in its place", want, rec.Seq))
+	case rec.Seq < want:
+		return bad(fmt.Sprintf("record %d is stored again here: records were moved or inserted", rec.Seq))
 	case !bytes.Equal(h.HashLeaf(row.Data), row.Leaf):
 		return bad("the record no longer matches its leaf hash: it was edited")
-	case rec.TxnID != row.TxnID || rec.AppID != row.AppID || rec.APIID != row.APIID || rec.User != row.User ||
-		!rec.Time.Equal(row.Time):
-		return bad("the record's index columns differ from the record: the index was edited")
+	case rec.Time.Before(row.IndexedFrom) || rec.Time.After(row.IndexedTo):
+		return bad("the store's time index files the record outside its timestamp: the index was edited")
 	}
 	return nil
 }

@@ -187,7 +187,10 @@ func (w *Writer) drain() {
 	}
 }
 
-// gather takes first and whatever else is already queued, up to MaxBatch.
+// gather takes first and whatever else queued while the last commit was
+// being written, up to MaxBatch. It never waits for more: the gateway's
+// requests in flight are bounded by its connections, so a commit that
+// lingered would only hold back records that are already all here.
 func (w *Writer) gather(first *pending) []*pending {
 	batch := []*pending{first}
 	for len(batch) < w.cfg.MaxBatch {

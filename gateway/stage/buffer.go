@@ -26,9 +26,10 @@ type ResponseBuffer struct {
 }
 
 // NewResponseBuffer buffers a response to w of at most max bytes; it starts
-// with a copy of w's headers.
+// with a copy of w's headers. (w's own headers are left as they are until
+// Send, so Reset can restore them.)
 func NewResponseBuffer(w http.ResponseWriter, max int) *ResponseBuffer {
-	return &ResponseBuffer{header: w.Header().Clone(), initial: w.Header().Clone(), Status: http.StatusOK, max: max}
+	return &ResponseBuffer{header: w.Header().Clone(), initial: w.Header(), Status: http.StatusOK, max: max}
 }
 
 // Header returns the buffered headers.
