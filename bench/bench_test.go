@@ -48,6 +48,7 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	code := m.Run()
+	closeStubAudit()
 	if shared.env != nil {
 		shared.env.Close()
 	}
@@ -57,9 +58,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestCheck runs the pre-flight check: the three targets answer the
-// backend's body, the gateway refuses unsigned requests, A2 responses carry a
-// valid bank signature.
+// TestCheck runs the pre-flight check: the targets answer the backend's
+// body, masked where masking is on; the nodes refuse unsigned requests; A2
+// responses carry a valid bank signature; requests are audited where audit
+// is on.
 func TestCheck(t *testing.T) {
 	env := sharedEnv(t)
 	if _, err := env.Check(context.Background(), NewHTTPClient(env.RootCAs, 1)); err != nil {
@@ -77,7 +79,7 @@ func TestProcesses(t *testing.T) {
 	if _, err := env.Check(context.Background(), NewHTTPClient(env.RootCAs, 1)); err != nil {
 		t.Error(err)
 	}
-	if len(env.Procs) != 4 {
+	if len(env.Procs) != 5 {
 		t.Errorf("procs %v", env.Procs)
 	}
 	if err := env.Close(); err != nil {
@@ -99,6 +101,7 @@ func TestMeasure(t *testing.T) {
 		{"baseline", env.BaselineURL + A1Path, env.A1},
 		{"a1", env.GatewayURL + A1Path, env.A1},
 		{"a2", env.GatewayURL + A2Path, env.A2},
+		{"a1-off", env.GatewayOffURL + A1Path, env.A1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			target := &Target{Key: tc.name, Name: tc.name, URL: tc.url, Signer: tc.signer, HTTP: NewHTTPClient(env.RootCAs, cfg.Conns), Rate: 100}
@@ -156,14 +159,23 @@ func BenchmarkReverseProxy(b *testing.B) {
 	drive(b, env.Baseline, A1Path, env.A1)
 }
 
-// BenchmarkGatewayA1 is an A1 GET with an hmac-sm3 request signature.
+// BenchmarkGatewayA1 is an A1 GET with an hmac-sm3 request signature, its
+// response masked and its audit record committed (one fsync per request:
+// the requests come one at a time, so group commit has nothing to group).
 func BenchmarkGatewayA1(b *testing.B) {
 	env := sharedEnv(b)
 	drive(b, env.Node.Gateway, A1Path, env.A1)
 }
 
+// BenchmarkGatewayA1Off is BenchmarkGatewayA1 on the node with audit and
+// masking off.
+func BenchmarkGatewayA1Off(b *testing.B) {
+	env := sharedEnv(b)
+	drive(b, env.NodeOff.Gateway, A1Path, env.A1)
+}
+
 // BenchmarkGatewayA2 is an A2 GET with an sm2-sm3 request signature and the
-// bank's SM2 response signature.
+// bank's SM2 response signature, masked and audited.
 func BenchmarkGatewayA2(b *testing.B) {
 	env := sharedEnv(b)
 	drive(b, env.Node.Gateway, A2Path, env.A2)
@@ -238,24 +250,25 @@ func serverRequests(b *testing.B, c *sdk.Client, path string, n int) []*http.Req
 	return reqs
 }
 
-// TestWriteMarkdown renders made-up results and checks the ratios and
-// verdicts in the table.
+// TestWriteMarkdown renders made-up results and checks the ratios, costs
+// and verdicts in the tables.
 func TestWriteMarkdown(t *testing.T) {
-	procs := []Proc{{Name: RoleLoad}, {Name: RoleBackend}, {Name: RoleGateway}, {Name: RoleBaseline}}
-	phase := func(rps float64, server int) Phase {
-		cpu := CPUShare{Capacity: 20 * time.Second, Procs: make([]time.Duration, 4)}
-		cpu.Procs[server] = time.Duration(rps) * 50 * time.Microsecond
+	procs := []Proc{{Name: RoleLoad}, {Name: RoleBackend}, {Name: RoleGateway}, {Name: RoleGatewayOff}, {Name: RoleBaseline}}
+	phase := func(rps float64, server int, µs time.Duration) Phase {
+		cpu := CPUShare{Capacity: 20 * time.Second, Procs: make([]time.Duration, len(procs))}
+		cpu.Procs[server] = time.Duration(rps*10) * µs * time.Microsecond
 		return Phase{OK: int(rps * 10), Elapsed: 10 * time.Second, P50: time.Millisecond, P99: 5 * time.Millisecond, CPU: cpu}
 	}
 	r := &Results{
 		Machine: Machine{GoVersion: "go1.26", CPU: "test", NumCPU: 2, GOMAXPROCS: 2},
 		Load:    LoadConfig{Conns: 64, Warm: time.Second, Duration: 10 * time.Second, MaxOthers: 0.1, Procs: procs},
 		Rounds:  2, TLS: "TLS 1.3",
-		Targets: []*Target{{Key: "a", Name: "baseline"}, {Key: "b", Name: "a1"}, {Key: "c", Name: "a2"}},
+		Targets: []*Target{{Key: "a", Name: "baseline"}, {Key: "b", Name: "a1"}, {Key: "c", Name: "a2"}, {Key: "d", Name: "a1 off"}},
 		Phases: map[string][]Phase{
-			"a": {phase(10000, 3), phase(10000, 3)},
-			"b": {phase(9000, 2), phase(8500, 2)},
-			"c": {phase(2000, 2), phase(2000, 2)},
+			"a": {phase(10000, 4, 40), phase(10000, 4, 40)},
+			"b": {phase(9000, 2, 50), phase(8500, 2, 50)},
+			"c": {phase(2000, 2, 140), phase(2000, 2, 140)},
+			"d": {phase(10000, 3, 40), phase(10000, 3, 44)},
 		},
 		Ceilings: []Ceiling{{Rate: 4000}, {Rate: 4000}},
 	}
@@ -264,8 +277,10 @@ func TestWriteMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"(b)/(a) = **0.88**, by round 0.88 — target ≥ 0.80: met",
 		"(c)/ceiling = **0.50**, by round 0.50 — target ≥ 0.80: **missed**",
-		"| 1 | 10,000 | 9,000 | 2,000 | 4,000 | 0.90 | 0.50 |",
-		"(a)/(b) by server CPU = **1.00**",
+		"(d)/(a) = 1.00, by round 1.00; audit + masking cost 1 − (b)/(d) = **12.5%**, by round 12.5% — target ≤ 15%: met",
+		"| 1 | 10,000 | 9,000 | 2,000 | 10,000 | 4,000 | 0.90 | 0.50 | 10.0% |",
+		"(a)/(b) by server CPU = **0.80**",
+		"audit + masking cost 8.0 µs per request, 1 − (d)/(b) by server CPU = **16.0%**, by round 16.0% — target ≤ 15%: **missed**",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out.String())

@@ -15,9 +15,10 @@ import (
 	"github.com/bankguard/bankguard/sdk"
 )
 
-// Env is what the benchmark runs against: one backend on loopback, a
-// bankguard node in front of it and a bare httputil.ReverseProxy in front of
-// it, both over TLS with the demo's server certificate.
+// Env is what the benchmark runs against: one backend on loopback and, in
+// front of it, over TLS with the demo's server certificate, a bankguard node,
+// a second bankguard node with its audit log and masking off, and a bare
+// httputil.ReverseProxy.
 //
 // StartEnv runs them all in this process (for the Go benchmarks and tests);
 // StartProcesses runs each in a process of its own (for the load benchmark),
@@ -25,9 +26,10 @@ import (
 type Env struct {
 	// Dir is the demo data directory (keys, certificates, store).
 	Dir string
-	// GatewayURL and BaselineURL are the https base URLs of the two listeners;
-	// BackendURL is the backend's http URL.
-	GatewayURL, BaselineURL, BackendURL string
+	// GatewayURL, GatewayOffURL and BaselineURL are the https base URLs of
+	// the node, of the node with audit and masking off and of the bare
+	// proxy; BackendURL is the backend's http URL.
+	GatewayURL, GatewayOffURL, BaselineURL, BackendURL string
 	// A1 and A2 sign requests as the demo apps A1App and A2App.
 	A1, A2 *sdk.Client
 	// RootCAs verify the listeners' certificate.
@@ -35,11 +37,12 @@ type Env struct {
 	// Procs are the processes whose CPU time the benchmark accounts for.
 	Procs []Proc
 
-	// Config, Node and Baseline are set by StartEnv only: the node's
-	// configuration, the node (Node.Gateway is its http.Handler) and the bare
-	// reverse proxy's handler.
+	// Config, Node, NodeOff and Baseline are set by StartEnv only: the
+	// node's configuration, the node (Node.Gateway is its http.Handler), the
+	// node with audit and masking off and the bare reverse proxy's handler.
 	Config   *config.File
 	Node     *node.Node
+	NodeOff  *node.Node
 	Baseline http.Handler
 
 	cancel   context.CancelFunc
@@ -48,7 +51,8 @@ type Env struct {
 }
 
 // StartEnv prepares a demo data directory in dir and starts the backend, the
-// bankguard node and the baseline proxy in this process. Close stops them.
+// two bankguard nodes and the baseline proxy in this process. Close stops
+// them.
 func StartEnv(ctx context.Context, dir string) (env *Env, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	env = &Env{Dir: dir, cancel: cancel, Procs: []Proc{{Name: "bench", PID: os.Getpid()}}}
@@ -57,21 +61,27 @@ func StartEnv(ctx context.Context, dir string) (env *Env, err error) {
 			env.Close()
 		}
 	}()
+	if err := prepare(ctx, dir); err != nil {
+		return nil, err
+	}
 	var done <-chan error
 	if env.BackendURL, done, err = serveBackend(ctx); err != nil {
 		return nil, err
 	}
 	env.done = append(env.done, done)
-	if env.Config, err = nodeConfig(ctx, dir, env.BackendURL); err != nil {
+	if env.Config, err = nodeConfig(dir, env.BackendURL, false); err != nil {
 		return nil, err
 	}
-	if env.Node, err = startNode(ctx, env.Config); err != nil {
+	if env.Node, env.GatewayURL, err = env.startNode(ctx, env.Config, false); err != nil {
 		return nil, err
 	}
-	env.GatewayURL = "https://" + env.Node.GatewayAddr.String()
-	nodeDone := make(chan error, 1)
-	go func() { nodeDone <- env.Node.Wait() }()
-	env.done = append(env.done, nodeDone)
+	offConfig, err := nodeConfig(dir, env.BackendURL, true)
+	if err != nil {
+		return nil, err
+	}
+	if env.NodeOff, env.GatewayOffURL, err = env.startNode(ctx, offConfig, true); err != nil {
+		return nil, err
+	}
 	baseline, err := newBaseline(env.BackendURL)
 	if err != nil {
 		return nil, err
@@ -82,6 +92,18 @@ func StartEnv(ctx context.Context, dir string) (env *Env, err error) {
 	}
 	env.done = append(env.done, done)
 	return env, env.loadClients()
+}
+
+// startNode starts a node in this process that Close waits for.
+func (e *Env) startNode(ctx context.Context, cfg *config.File, off bool) (*node.Node, string, error) {
+	n, err := startNode(ctx, cfg, off)
+	if err != nil {
+		return nil, "", err
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Wait() }()
+	e.done = append(e.done, done)
+	return n, "https://" + n.GatewayAddr.String(), nil
 }
 
 // Close stops the servers and waits for them.

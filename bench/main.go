@@ -1,20 +1,24 @@
-// Command bench is the load benchmark of issue 2. In one run it puts the same
-// loopback backend behind three servers and loads each over TLS with
+// Command bench is the load benchmark of issues 2 and 3. In one run it puts
+// the same loopback backend behind four servers and loads each over TLS with
 // keep-alive from a Go load generator (the servers run in child processes of
 // their own, or with -inprocess in the generator's process):
 //
 //	(a) a bare httputil.ReverseProxy (the baseline),
-//	(b) bankguard, an A1 API with hmac-sm3 request signatures,
+//	(b) bankguard, an A1 API with hmac-sm3 request signatures, with its
+//	    durable audit log and response masking on,
 //	(c) bankguard, an A2 API with sm2-sm3 request signatures and the bank's
-//	    SM2 response signature,
+//	    SM2 response signature (audit and masking on),
+//	(d) bankguard as (b), with its audit log and masking off
+//	    (node.Options.WithoutAuditAndMasking),
 //
 // and measures the machine's SM2 ceiling: (one SM2 verify + one SM2 sign) per
-// second on all cores. It prints a markdown table with (b)/(a) and
-// (c)/ceiling, the ratios issue 2 sets targets for. Requests are signed
-// before each timed phase, so the client's signing cost is not charged to
-// the gateway. See docs/benchmarks.md.
+// second on all cores. It prints markdown tables with (b)/(a),
+// (c)/ceiling and the cost of audit + masking 1 − (b)/(d), the figures
+// issues 2 and 3 set targets for. Requests are signed before each timed
+// phase, so the client's signing cost is not charged to the gateway. See
+// docs/benchmarks.md.
 //
-//	go run ./bench [-conns 64] [-duration 10s] [-warmup 2s] [-rounds 5] [-only a,b,c] [-out file]
+//	go run ./bench [-conns 64] [-duration 10s] [-warmup 2s] [-rounds 5] [-only a,b,c,d] [-out file]
 package main
 
 import (
@@ -39,7 +43,7 @@ type Options struct {
 	Out     string
 	// CPUProfile is the directory CPU profiles are written to ("" for none).
 	CPUProfile string
-	// Only lists the targets to run ("a,b,c" for all).
+	// Only lists the targets to run ("a,b,c,d" for all).
 	Only string
 	// InProcess runs the servers in this process instead of one each.
 	InProcess bool
@@ -59,11 +63,11 @@ func main() {
 	flag.DurationVar(&o.Load.Warm, "warmup", 2*time.Second, "warm-up before each timed phase")
 	flag.Float64Var(&o.Load.MaxOthers, "max-others", 0.10, "share of the machine's CPU other processes may take before a phase is repeated")
 	flag.IntVar(&o.Load.Retries, "retries", 2, "repeats of a phase disturbed by other processes")
-	flag.IntVar(&o.Rounds, "rounds", 5, "rounds of a, b, c and the SM2 ceiling, interleaved")
+	flag.IntVar(&o.Rounds, "rounds", 5, "rounds of a, b, c, d and the SM2 ceiling, interleaved")
 	flag.DurationVar(&o.Ceiling, "ceiling", 3*time.Second, "SM2 ceiling measurement per round")
 	flag.StringVar(&o.Out, "out", "", "also write the markdown tables to this file")
-	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write CPU profiles of the gateway and baseline processes to DIR/gateway.cpu and DIR/baseline.cpu (with -inprocess: of this process, to DIR/bench.cpu)")
-	flag.StringVar(&o.Only, "only", "a,b,c", "targets to run, e.g. \"c\" to profile the A2 path alone")
+	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write CPU profiles of the server processes to DIR/gateway.cpu, DIR/gateway-off.cpu and DIR/baseline.cpu (with -inprocess: of this process, to DIR/bench.cpu)")
+	flag.StringVar(&o.Only, "only", "a,b,c,d", "targets to run, e.g. \"c\" to profile the A2 path alone")
 	flag.BoolVar(&o.InProcess, "inprocess", false, "run the servers in the load generator's process (one heap, one GC)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -104,12 +108,13 @@ func run(ctx context.Context, o Options, out, log io.Writer) (err error) {
 
 	targets := []*Target{
 		{Key: "a", Name: "bare httputil.ReverseProxy", URL: env.BaselineURL + A1Path, Signer: env.A1, Rate: 10000},
-		{Key: "b", Name: "bankguard A1, hmac-sm3", URL: env.GatewayURL + A1Path, Signer: env.A1, Rate: 10000},
+		{Key: "b", Name: "bankguard A1, hmac-sm3 + audit + masking", URL: env.GatewayURL + A1Path, Signer: env.A1, Rate: 10000},
 		{Key: "c", Name: "bankguard A2, sm2-sm3 + SM2 response signature", URL: env.GatewayURL + A2Path, Signer: env.A2, Rate: 2000},
+		{Key: "d", Name: "bankguard A1, hmac-sm3, audit + masking off", URL: env.GatewayOffURL + A1Path, Signer: env.A1, Rate: 10000},
 	}
 	targets = slices.DeleteFunc(targets, func(t *Target) bool { return !slices.Contains(strings.Split(o.Only, ","), t.Key) })
 	if len(targets) == 0 {
-		return fmt.Errorf("-only %q names no target (a, b, c)", o.Only)
+		return fmt.Errorf("-only %q names no target (a, b, c, d)", o.Only)
 	}
 	for _, t := range targets {
 		t.HTTP = NewHTTPClient(env.RootCAs, o.Load.Conns)

@@ -28,7 +28,17 @@ const (
 	RoleBackend  = "backend"
 	RoleGateway  = "gateway"
 	RoleBaseline = "baseline"
+	// RoleGatewayOff is the node with its audit log and masking off.
+	RoleGatewayOff = "gateway, audit + masking off"
 )
+
+// profileFile names the CPU profile of a server's role.
+func profileFile(role string) string {
+	if role == RoleGatewayOff {
+		return "gateway-off.cpu"
+	}
+	return role + ".cpu" // gateway.cpu, baseline.cpu
+}
 
 // Proc is a process whose CPU time the benchmark accounts for.
 type Proc struct {
@@ -43,11 +53,11 @@ type child struct {
 	stdin io.WriteCloser
 }
 
-// StartProcesses starts the backend, the bankguard node and the baseline
-// proxy each in a process of its own, with a demo data directory in dir.
-// With profiles set, the node and the baseline write CPU profiles of their
-// whole run to profiles/gateway.cpu and profiles/baseline.cpu. Close stops
-// them.
+// StartProcesses prepares a demo data directory in dir and starts the
+// backend, the two bankguard nodes and the baseline proxy each in a process
+// of its own. With profiles set, the nodes and the baseline write CPU
+// profiles of their whole run to the files profileFile names in that
+// directory. Close stops them.
 func StartProcesses(ctx context.Context, dir, profiles string) (env *Env, err error) {
 	env = &Env{Dir: dir, cancel: func() {}, Procs: []Proc{{Name: RoleLoad, PID: os.Getpid()}}}
 	defer func() {
@@ -55,9 +65,19 @@ func StartProcesses(ctx context.Context, dir, profiles string) (env *Env, err er
 			env.Close()
 		}
 	}()
+	if err := prepare(ctx, dir); err != nil {
+		return nil, err
+	}
 	start := func(role string, args ...string) (string, error) {
 		if err := ctx.Err(); err != nil {
 			return "", err
+		}
+		if role != RoleBackend {
+			profile := ""
+			if profiles != "" {
+				profile = filepath.Join(profiles, profileFile(role))
+			}
+			args = append(args, profile)
 		}
 		c, url, err := startChild(role, args...)
 		if err != nil {
@@ -70,16 +90,13 @@ func StartProcesses(ctx context.Context, dir, profiles string) (env *Env, err er
 	if env.BackendURL, err = start(RoleBackend); err != nil {
 		return nil, err
 	}
-	profile := func(name string) string {
-		if profiles == "" {
-			return ""
-		}
-		return filepath.Join(profiles, name+".cpu")
-	}
-	if env.GatewayURL, err = start(RoleGateway, dir, env.BackendURL, profile(RoleGateway)); err != nil {
+	if env.GatewayURL, err = start(RoleGateway, dir, env.BackendURL); err != nil {
 		return nil, err
 	}
-	if env.BaselineURL, err = start(RoleBaseline, dir, env.BackendURL, profile(RoleBaseline)); err != nil {
+	if env.GatewayOffURL, err = start(RoleGatewayOff, dir, env.BackendURL); err != nil {
+		return nil, err
+	}
+	if env.BaselineURL, err = start(RoleBaseline, dir, env.BackendURL); err != nil {
 		return nil, err
 	}
 	return env, env.loadClients()
@@ -151,8 +168,8 @@ func runChild(role string, args []string) error {
 	switch {
 	case role == RoleBackend:
 		url, done, err = serveBackend(ctx)
-	case role == RoleGateway && len(args) == 3:
-		url, done, err = childNode(ctx, args[0], args[1], args[2])
+	case (role == RoleGateway || role == RoleGatewayOff) && len(args) == 3:
+		url, done, err = childNode(ctx, args[0], args[1], args[2], role == RoleGatewayOff)
 	case role == RoleBaseline && len(args) == 3:
 		url, done, err = childBaseline(ctx, args[0], args[1], args[2])
 	default:
@@ -167,14 +184,14 @@ func runChild(role string, args []string) error {
 	return <-done
 }
 
-// childNode starts the node in front of backendURL, profiling it to
-// profile if set.
-func childNode(ctx context.Context, dir, backendURL, profile string) (string, <-chan error, error) {
-	cfg, err := nodeConfig(ctx, dir, backendURL)
+// childNode starts the node (with off, the one with audit and masking off)
+// in front of backendURL, profiling it to profile if set.
+func childNode(ctx context.Context, dir, backendURL, profile string, off bool) (string, <-chan error, error) {
+	cfg, err := nodeConfig(dir, backendURL, off)
 	if err != nil {
 		return "", nil, err
 	}
-	n, err := startNode(ctx, cfg)
+	n, err := startNode(ctx, cfg, off)
 	if err != nil {
 		return "", nil, err
 	}
@@ -191,7 +208,7 @@ func childNode(ctx context.Context, dir, backendURL, profile string) (string, <-
 }
 
 // childBaseline serves the bare proxy with the TLS settings of the data
-// directory's configuration (written by the node's demo.Prepare), profiling
+// directory's configuration (written by prepare), profiling
 // it to profile if set.
 func childBaseline(ctx context.Context, dir, backendURL, profile string) (string, <-chan error, error) {
 	cfg, err := config.Load(filepath.Join(dir, demo.ConfigFile))

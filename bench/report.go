@@ -10,10 +10,12 @@ import (
 	"strings"
 )
 
-// Targets of the ratios in issue 2.
+// Targets of issues 2 and 3.
 const (
-	A1Target = 0.8 // (b)/(a)
+	A1Target = 0.8 // (b)/(a), with audit and masking on since issue 3
 	A2Target = 0.8 // (c)/SM2 ceiling
+	// CostTarget is the most audit and masking may cost: 1 − (b)/(d).
+	CostTarget = 0.15
 )
 
 // Machine describes where the benchmark ran.
@@ -51,7 +53,7 @@ type Results struct {
 	Rounds  int
 	// TLS is the negotiated protocol version and cipher suite.
 	TLS string
-	// Targets are a, b and c in order; Phases holds each one's rounds by key.
+	// Targets are a, b, c and d in order; Phases holds each one's rounds by key.
 	Targets  []*Target
 	Phases   map[string][]Phase
 	Ceilings []Ceiling
@@ -91,27 +93,29 @@ func rps(p Phase) float64 { return p.RPS() }
 func p50(p Phase) float64 { return p.P50.Seconds() * 1000 }
 func p99(p Phase) float64 { return p.P99.Seconds() * 1000 }
 
-// Ratios returns (b)/(a) and (c)/ceiling computed from the medians.
-func (r *Results) Ratios() (a1, a2 float64) {
-	a, b, c := median(r.values("a", rps)), median(r.values("b", rps)), median(r.values("c", rps))
-	return safeDiv(b, a), safeDiv(c, r.ceiling())
-}
-
-// PairedRatios returns the medians of the per-round ratios (b)/(a) and
-// (c)/ceiling: each round's targets ran back to back, so a round's ratio is
-// less exposed to slow changes of the machine's speed than the ratio of
-// medians.
-func (r *Results) PairedRatios() (a1, a2 float64) {
-	var v1, v2 []float64
+// ratio returns the rate of target x over that of target y in two
+// estimates: the ratio of their medians, and the median of the rounds'
+// ratios. Each round's targets ran back to back, so a round's ratio is less
+// exposed to slow changes of the machine's speed than the ratio of medians.
+func (r *Results) ratio(x, y string) (ofMedians, byRound float64) {
+	var v []float64
 	for i := range r.Rounds {
-		if a, b := r.round("a", i).RPS(), r.round("b", i).RPS(); a > 0 && b > 0 {
-			v1 = append(v1, b/a)
-		}
-		if c := r.round("c", i).RPS(); c > 0 && i < len(r.Ceilings) {
-			v2 = append(v2, c/r.Ceilings[i].Rate)
+		if a, b := r.round(x, i).RPS(), r.round(y, i).RPS(); a > 0 && b > 0 {
+			v = append(v, a/b)
 		}
 	}
-	return median(v1), median(v2)
+	return safeDiv(median(r.values(x, rps)), median(r.values(y, rps))), median(v)
+}
+
+// ceilingRatio is ratio for (c) over the SM2 ceiling.
+func (r *Results) ceilingRatio() (ofMedians, byRound float64) {
+	var v []float64
+	for i := range r.Rounds {
+		if c := r.round("c", i).RPS(); c > 0 && i < len(r.Ceilings) {
+			v = append(v, c/r.Ceilings[i].Rate)
+		}
+	}
+	return safeDiv(median(r.values("c", rps)), r.ceiling()), median(v)
 }
 
 // A2Model returns the rate (c) would reach if an A2 call cost exactly an A1
@@ -130,28 +134,41 @@ func (r *Results) A2Model() float64 {
 func (r *Results) WriteMarkdown(w io.Writer) {
 	m, l := r.Machine, r.Load
 	fmt.Fprintf(w, "Go %s %s/%s · CPU %s · %d logical CPUs · GOMAXPROCS %d\n\n", m.GoVersion, m.OS, m.Arch, m.CPU, m.NumCPU, m.GOMAXPROCS)
-	layout := "backend, gateway and baseline each in a process of its own, the load generator in a fourth, all on the same CPUs"
+	layout := "backend, the two gateways and the baseline each in a process of its own, the load generator in a fifth, all on the same CPUs"
 	if r.InProcess {
-		layout = "backend, gateway, baseline and load generator in one process"
+		layout = "backend, the two gateways, the baseline and the load generator in one process"
 	}
-	fmt.Fprintf(w, "%d connections · HTTP/1.1 keep-alive over %s · warm-up %s, then %s timed per target · %d rounds interleaved (a, b, c, ceiling) · backend body %d bytes · %s\n\n",
-		l.Conns, r.TLS, l.Warm, l.Duration, r.Rounds, len(backendBody), layout)
+	var order []string
+	for _, t := range r.Targets {
+		order = append(order, t.Key)
+	}
+	fmt.Fprintf(w, "%d connections · HTTP/1.1 keep-alive over %s · warm-up %s, then %s timed per target · %d rounds interleaved (%s, ceiling) · backend body %d bytes · %s\n\n",
+		l.Conns, r.TLS, l.Warm, l.Duration, r.Rounds, strings.Join(order, ", "), len(backendBody), layout)
 	r.writeTargets(w)
 	r.writeCPU(w)
 	r.writeRounds(w)
 }
 
-// writeTargets writes the main table, with the ratios and their verdicts,
-// and the A2 cost model.
+// writeTargets writes the main table, with the ratios, the cost of audit
+// and masking and their verdicts, and the A2 cost model.
 func (r *Results) writeTargets(w io.Writer) {
-	a1, a2 := r.Ratios()
-	p1, p2 := r.PairedRatios()
-	ratio := map[string]string{"a": "1.00 (baseline)", "b": "—", "c": "—"}
-	if a1 > 0 {
+	ratio := map[string]string{"a": "1.00 (baseline)", "b": "—", "c": "—", "d": "—"}
+	if a1, p1 := r.ratio("b", "a"); a1 > 0 {
 		ratio["b"] = fmt.Sprintf("(b)/(a) = **%.2f**, by round %.2f — target ≥ %.2f: %s", a1, p1, A1Target, verdict(A1Target, a1, p1))
 	}
-	if a2 > 0 {
+	if a2, p2 := r.ceilingRatio(); a2 > 0 {
 		ratio["c"] = fmt.Sprintf("(c)/ceiling = **%.2f**, by round %.2f — target ≥ %.2f: %s", a2, p2, A2Target, verdict(A2Target, a2, p2))
+	}
+	var d []string
+	if off, p := r.ratio("d", "a"); off > 0 {
+		d = append(d, fmt.Sprintf("(d)/(a) = %.2f, by round %.2f", off, p))
+	}
+	if bd, p := r.ratio("b", "d"); bd > 0 {
+		d = append(d, fmt.Sprintf("audit + masking cost 1 − (b)/(d) = **%s**, by round %s — target ≤ %s: %s",
+			percent1(1-bd), percent1(1-p), percent(CostTarget), verdictAtMost(CostTarget, 1-bd, 1-p)))
+	}
+	if len(d) > 0 {
+		ratio["d"] = strings.Join(d, "; ")
 	}
 	fmt.Fprintln(w, "| Target | req/s (median) | req/s by round | p50 | p99 | errors | ratio |")
 	fmt.Fprintln(w, "|---|--:|---|--:|--:|--:|---|")
@@ -178,16 +195,16 @@ func (r *Results) writeTargets(w io.Writer) {
 
 // writeRounds writes the rates and ratios of every round.
 func (r *Results) writeRounds(w io.Writer) {
-	fmt.Fprintln(w, "| Round | (a) req/s | (b) req/s | (c) req/s | SM2 ceiling | (b)/(a) | (c)/ceiling | CPU of other processes a / b / c / ceiling |")
-	fmt.Fprintln(w, "|--:|--:|--:|--:|--:|--:|--:|---|")
+	fmt.Fprintln(w, "| Round | (a) req/s | (b) req/s | (c) req/s | (d) req/s | SM2 ceiling | (b)/(a) | (c)/ceiling | 1 − (b)/(d) | CPU of other processes a / b / c / d / ceiling |")
+	fmt.Fprintln(w, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
 	for i := range r.Rounds {
-		a, b, c := r.round("a", i), r.round("b", i), r.round("c", i)
+		a, b, c, d := r.round("a", i), r.round("b", i), r.round("c", i), r.round("d", i)
 		var ceil Ceiling
 		if i < len(r.Ceilings) {
 			ceil = r.Ceilings[i]
 		}
 		var others []string
-		for _, p := range []Phase{a, b, c} {
+		for _, p := range []Phase{a, b, c, d} {
 			if p.Elapsed == 0 {
 				others = append(others, "—")
 				continue
@@ -195,9 +212,13 @@ func (r *Results) writeRounds(w io.Writer) {
 			others = append(others, percent(p.CPU.Others))
 		}
 		others = append(others, percent(ceil.CPU.Others))
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s |\n", i+1,
-			dash(thousands, a.RPS()), dash(thousands, b.RPS()), dash(thousands, c.RPS()), dash(thousands, ceil.Rate),
-			dash(twoPlaces, safeDiv(b.RPS(), a.RPS())), dash(twoPlaces, safeDiv(c.RPS(), ceil.Rate)), strings.Join(others, " / "))
+		cost := "—"
+		if b.RPS() > 0 && d.RPS() > 0 {
+			cost = percent1(1 - b.RPS()/d.RPS())
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", i+1,
+			dash(thousands, a.RPS()), dash(thousands, b.RPS()), dash(thousands, c.RPS()), dash(thousands, d.RPS()), dash(thousands, ceil.Rate),
+			dash(twoPlaces, safeDiv(b.RPS(), a.RPS())), dash(twoPlaces, safeDiv(c.RPS(), ceil.Rate)), cost, strings.Join(others, " / "))
 	}
 	fmt.Fprintf(w, "\n\"by round\" is the median of the rounds' ratios. CPU of other processes is their share of the whole machine during the phase; a phase above %s was repeated (up to %d times).", percent(r.Load.MaxOthers), r.Load.Retries)
 	if r.disturbed() {
@@ -241,14 +262,24 @@ func (r *Results) writeCPU(w io.Writer) {
 		fmt.Fprintf(w, " %.1f |\n", all)
 	}
 	fmt.Fprintln(w)
-	gw := slices.IndexFunc(procs, func(p Proc) bool { return p.Name == RoleGateway })
-	base := slices.IndexFunc(procs, func(p Proc) bool { return p.Name == RoleBaseline })
-	if gw < 0 || base < 0 {
+	index := func(role string) int { return slices.IndexFunc(procs, func(p Proc) bool { return p.Name == role }) }
+	gw, off, base := index(RoleGateway), index(RoleGatewayOff), index(RoleBaseline)
+	if gw < 0 || off < 0 || base < 0 {
 		return
 	}
-	a, b, c := r.cpuPerRequest("a", base), r.cpuPerRequest("b", gw), r.cpuPerRequest("c", gw)
+	a, b, c, d := r.cpuPerRequest("a", base), r.cpuPerRequest("b", gw), r.cpuPerRequest("c", gw), r.cpuPerRequest("d", off)
 	if a > 0 && b > 0 {
-		fmt.Fprintf(w, "Server CPU alone: the baseline spends %.1f µs per request, the gateway %.1f µs on A1 — (a)/(b) by server CPU = **%.2f**, the ratio the servers would reach if the load generator and the backend cost nothing.", a, b, a/b)
+		fmt.Fprintf(w, "Server CPU alone: the baseline spends %.1f µs per request, the gateway %.1f µs on A1 with audit and masking — (a)/(b) by server CPU = **%.2f**, the ratio the servers would reach if the load generator and the backend cost nothing.", a, b, a/b)
+	}
+	if b > 0 && d > 0 {
+		var v []float64
+		for i := range r.Rounds {
+			if pb, pd := r.round("b", i), r.round("d", i); pb.OK > 0 && pd.OK > 0 && len(pb.CPU.Procs) > gw && len(pd.CPU.Procs) > off {
+				v = append(v, 1-(pd.CPU.Procs[off].Seconds()/float64(pd.OK))/(pb.CPU.Procs[gw].Seconds()/float64(pb.OK)))
+			}
+		}
+		fmt.Fprintf(w, " With audit and masking off it spends %.1f µs ((a)/(d) by server CPU = %.2f): audit + masking cost %.1f µs per request, 1 − (d)/(b) by server CPU = **%s**, by round %s — target ≤ %s: %s.",
+			d, safeDiv(a, d), b-d, percent1(1-d/b), percent1(median(v)), percent(CostTarget), verdictAtMost(CostTarget, 1-d/b, median(v)))
 	}
 	if c > 0 {
 		sm2 := safeDiv(float64(r.Machine.GOMAXPROCS)*1e6, r.ceiling())
@@ -296,6 +327,9 @@ func (r *Results) disturbed() bool {
 	return false
 }
 
+// percent1 formats a share with one decimal.
+func percent1(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
+
 // percent formats a share; negative means unknown.
 func percent(v float64) string {
 	if v < 0 {
@@ -329,6 +363,11 @@ func (r *Results) anyShort() bool {
 		}
 	}
 	return false
+}
+
+// verdictAtMost says whether both estimates of a cost stay within target.
+func verdictAtMost(target, v, paired float64) string {
+	return verdict(-target, -v, -paired)
 }
 
 // verdict says whether both estimates of a ratio reach target.

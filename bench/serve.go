@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"log/slog"
 	"net"
@@ -27,8 +28,8 @@ import (
 )
 
 // The two APIs of the benchmark's OpenAPI document. Both are served by the
-// same backend with the same body, so the three targets differ only in what
-// sits in front of it.
+// same backend with the same body, so the targets differ only in what sits
+// in front of it.
 const (
 	A1Path  = "/v1/bench/info"
 	A2Path  = "/v1/bench/statement"
@@ -43,6 +44,8 @@ const (
 )
 
 // openAPIDoc declares one A1 and one A2 GET operation, without parameters.
+// Both have their responses scanned for personal data: the A2 one by
+// default, the A1 one because it says scan_pii.
 const openAPIDoc = `openapi: 3.0.3
 info:
   title: bankguard benchmark backend
@@ -56,6 +59,7 @@ paths:
         api_id: ` + A1APIID + `
         level: A1
         status: active
+        scan_pii: true
       responses:
         '200':
           description: The fixed document.
@@ -80,10 +84,23 @@ paths:
                 type: object
 `
 
-// backendBody is the backend's fixed answer: a JSON document of about 1 KiB.
+// The personal data in backendBody: what a masking gateway must not pass on.
+const (
+	benchCard     = "6219991234567890120" // 19 digits, valid Luhn check digit
+	benchHolder   = "王小明"
+	benchMobile   = "13812345678"
+	benchIDNumber = "11010519491231002X" // valid GB 11643 check character
+)
+
+// backendBody is the backend's fixed answer: a JSON document of about 1 KiB,
+// an account as a bank's backend describes it, with its holder's personal
+// data (card number, name, mobile and resident ID numbers), followed by the
+// wealth products it holds, whose fields the masker reads and leaves alone.
 var backendBody = func() []byte {
 	var b strings.Builder
-	b.WriteString(`{"products":[`)
+	b.WriteString(`{"account":{"account_id":"AC202611260001","card_number":"` + benchCard + `","holder_name":"` + benchHolder + `",` +
+		`"mobile":"` + benchMobile + `","id_number":"` + benchIDNumber + `","branch":"Shanghai Pudong Branch","currency":"CNY",` +
+		`"balance":"52380.16","opened_at":"2019-03-14"},"products":[`)
 	for i := 0; b.Len() < 980; i++ {
 		if i > 0 {
 			b.WriteByte(',')
@@ -134,35 +151,93 @@ func serveBackend(ctx context.Context) (addr string, done <-chan error, err erro
 	return "http://" + l.Addr().String(), ch, nil
 }
 
-// nodeConfig prepares the demo data directory dir and returns its
-// configuration with backendURL as the only upstream and the benchmark's
-// OpenAPI document as the only API source. The admin listener is left out.
-func nodeConfig(ctx context.Context, dir, backendURL string) (*config.File, error) {
+// The files the benchmark adds to the demo data directory.
+const (
+	// openAPIFile is the benchmark's OpenAPI document.
+	openAPIFile = "bench-openapi.yaml"
+	// OffDataDir is the data directory of the node that runs with its audit
+	// log and masking off (target d): a copy of the demo's store, so that
+	// it knows the same applications, and an audit log of its own that
+	// nothing is appended to.
+	OffDataDir = "audit-and-masking-off"
+)
+
+// prepare makes dir a demo data directory (keys, certificates, applications)
+// with the benchmark's OpenAPI document and a copy of the store in
+// OffDataDir. It runs before any node opens the store.
+func prepare(ctx context.Context, dir string) error {
 	path, err := demo.Prepare(ctx, demo.Options{Dir: dir, GatewayAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
 	if err != nil {
-		return nil, fmt.Errorf("bench: prepare: %w", err)
+		return fmt.Errorf("bench: prepare: %w", err)
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	doc := filepath.Join(dir, "bench-openapi.yaml")
-	if err := os.WriteFile(doc, []byte(openAPIDoc), 0o644); err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+	if err := os.WriteFile(filepath.Join(dir, openAPIFile), []byte(openAPIDoc), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	off := filepath.Join(dir, OffDataDir)
+	if err := os.MkdirAll(off, 0o700); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	// demo.Prepare closed the store; a write-ahead log it left is copied too.
+	db := filepath.Join(cfg.Path(cfg.DataDir), node.DatabaseFile)
+	for _, suffix := range []string{"", "-wal"} {
+		err := copyFile(db+suffix, filepath.Join(off, node.DatabaseFile+suffix))
+		if err != nil && (suffix == "" || !errors.Is(err, fs.ErrNotExist)) {
+			return fmt.Errorf("bench: copy the store: %w", err)
+		}
+	}
+	return nil
+}
+
+// copyFile copies the file src to dst, which it creates with mode 0600.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// nodeConfig returns the configuration of the demo data directory dir (made
+// by prepare) with backendURL as the only upstream and the benchmark's
+// OpenAPI document as the only API source. The admin listener is left out.
+// With off, the node keeps its store and audit log in OffDataDir.
+func nodeConfig(dir, backendURL string, off bool) (*config.File, error) {
+	cfg, err := config.Load(filepath.Join(dir, demo.ConfigFile))
+	if err != nil {
+		return nil, err
 	}
 	cfg.Gateway.Addr = "127.0.0.1:0"
 	cfg.Admin = config.Listener{}
 	cfg.Upstreams = map[string]config.Upstream{"bench": {URL: backendURL, Timeout: 10 * time.Second}}
-	cfg.APIs = []config.APISource{{OpenAPI: doc, Upstream: "bench"}}
+	cfg.APIs = []config.APISource{{OpenAPI: filepath.Join(dir, openAPIFile), Upstream: "bench"}}
+	if off {
+		cfg.DataDir = OffDataDir
+		cfg.Audit.WitnessDir = filepath.Join(OffDataDir, "witness")
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bench: configuration: %w", err)
 	}
 	return cfg, nil
 }
 
-// startNode starts a bankguard node with cfg and quiet logging.
-func startNode(ctx context.Context, cfg *config.File) (*node.Node, error) {
-	n, err := node.Start(ctx, cfg, node.Options{Logger: quietLogger()})
+// startNode starts a bankguard node with cfg and quiet logging; with off,
+// its audit log and response masking are off (node.Options
+// WithoutAuditAndMasking).
+func startNode(ctx context.Context, cfg *config.File, off bool) (*node.Node, error) {
+	n, err := node.Start(ctx, cfg, node.Options{Logger: quietLogger(), WithoutAuditAndMasking: off})
 	if err != nil {
 		return nil, fmt.Errorf("bench: start node: %w", err)
 	}
