@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/bankguard/bankguard/node"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/registry"
+	"github.com/bankguard/bankguard/sdk"
 	"github.com/bankguard/bankguard/secret"
 	"github.com/bankguard/bankguard/store/memory"
 	"github.com/bankguard/bankguard/store/sqlite"
@@ -253,4 +256,54 @@ func BenchmarkStubReverseProxyLiveNonces(b *testing.B) {
 	runtime.GC()
 	drive(b, rp, A1Path, sharedEnv(b).A1)
 	runtime.KeepAlive(ns)
+}
+
+// BenchmarkStubGatewayA1Concurrent is BenchmarkStubGatewayA1 with 64
+// requests in flight, as the load benchmark's 64 connections: the audit
+// log's group commits carry as many records as arrive while one is written.
+func BenchmarkStubGatewayA1Concurrent(b *testing.B) {
+	env := sharedEnv(b)
+	for _, bc := range []struct {
+		name string
+		c    controls
+	}{
+		{"audit+masking", allControls},
+		{"off", noControls},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			gw, err := newStubGateway(env, memory.NewNonces(0, nil), bc.c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			driveConcurrent(b, gw, A1Path, env.A1, 64)
+		})
+	}
+}
+
+// driveConcurrent serves b.N pre-signed requests from conns goroutines and
+// reports the process's CPU time per request.
+func driveConcurrent(b *testing.B, h http.Handler, path string, c *sdk.Client, conns int) {
+	b.StopTimer()
+	reqs := serverRequests(b, c, path, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.StartTimer()
+	c0 := processCPU()
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(len(reqs)); i = next.Add(1) - 1 {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, reqs[i])
+				if w.Code != http.StatusOK {
+					b.Errorf("status %d: %s", w.Code, w.Body)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64((processCPU()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }

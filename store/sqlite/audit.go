@@ -84,7 +84,9 @@ const leafSize = 32
 
 // OpenAudit opens (creating if needed) the audit database at path.
 func OpenAudit(ctx context.Context, path string) (*AuditStore, error) {
-	db, err := openDB(ctx, path, auditMigrations)
+	// Large pages: a commit's row is written in one or two WAL frames, each a
+	// write system call, rather than several.
+	db, err := openDB(ctx, path, auditMigrations, 16384)
 	if err != nil {
 		return nil, err
 	}

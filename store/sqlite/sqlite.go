@@ -77,7 +77,7 @@ func Open(ctx context.Context, path string, key *secret.MasterKey) (*Store, erro
 	if key == nil {
 		return nil, errors.New("sqlite: a master key is required")
 	}
-	db, err := openDB(ctx, path, migrations)
+	db, err := openDB(ctx, path, migrations, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -88,9 +88,13 @@ func Open(ctx context.Context, path string, key *secret.MasterKey) (*Store, erro
 func (s *Store) Close() error { return s.db.Close() }
 
 // openDB opens a database in WAL mode with full fsync on commit, and applies
-// the migrations it has not had yet (PRAGMA user_version counts them).
-func openDB(ctx context.Context, path string, migrations []string) (*sql.DB, error) {
+// the migrations it has not had yet (PRAGMA user_version counts them). A
+// pageSize other than 0 applies to a database created now.
+func openDB(ctx context.Context, path string, migrations []string, pageSize int) (*sql.DB, error) {
 	q := url.Values{}
+	if pageSize > 0 {
+		q.Add("_pragma", fmt.Sprintf("page_size(%d)", pageSize))
+	}
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
