@@ -32,8 +32,8 @@ type WriterConfig struct {
 	CheckpointInterval time.Duration
 	// MaxBatch bounds a group commit (default 512).
 	MaxBatch int
-	Logger       *slog.Logger
-	Now          func() time.Time
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Writer appends records durably with group commit: Append returns once the
@@ -41,11 +41,11 @@ type WriterConfig struct {
 // arrive while it writes go together into the next transaction.
 type Writer struct {
 	cfg     WriterConfig
-	rf        *compact.RangeFactory
-	queue     chan *pending
-	closing   chan struct{}
-	done      chan struct{}
-	logs      map[string]*logState
+	rf      *compact.RangeFactory
+	queue   chan *pending
+	closing chan struct{}
+	done    chan struct{}
+	logs    map[string]*logState
 
 	mu     sync.RWMutex // held for reading while enqueueing, for writing by Close
 	closed bool

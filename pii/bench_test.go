@@ -30,8 +30,13 @@ func BenchmarkMaskJSON(b *testing.B) {
 		{"transactions", "/v1/accounts/" + u.Accounts[0].ID + "/transactions?page_size=12", &pii.Policy{Scan: true}},
 		{"reconciliation", "/v1/reconciliation/2026-11-25", &pii.Policy{Scan: true}},
 		{"products-clean", "/v1/products", &pii.Policy{Scan: true}},
+		{"gateway-1KiB", "", &pii.Policy{Scan: true}},
+		{"gateway-1KiB-rules", "", rules},
 	} {
-		doc := sandboxResponse(b, bank, bc.path, u.ID)
+		doc := gatewayBody
+		if bc.path != "" {
+			doc = sandboxResponse(b, bank, bc.path, u.ID)
+		}
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
@@ -43,6 +48,20 @@ func BenchmarkMaskJSON(b *testing.B) {
 		})
 	}
 }
+
+// gatewayBody is like the backend body of the gateway's benchmark: an account with its
+// holder's personal data, then the wealth products it holds (about 1 KiB), whose names are
+// things, not people.
+var gatewayBody = []byte(`{"account":{"account_id":"AC202611260001","card_number":"6219991234567890120",` +
+	`"holder_name":"王小明","phone":"13812345678","id_number":"11010519491231002X","currency":"CNY",` +
+	`"balance":"52380.16"},"products":[` +
+	`{"id":"FND001","name":"沙盒沪深300指数基金","type":"fund","risk_level":"R4","expected_annual_yield":null,"min_amount":"10.00","term_days":0,"currency":"CNY","status":"on_sale","issuer":"沙盒基金管理有限公司"},` +
+	`{"id":"FND003","name":"沙盒纯债债券基金","type":"fund","risk_level":"R2","expected_annual_yield":null,"min_amount":"10.00","term_days":0,"currency":"CNY","status":"on_sale","issuer":"沙盒基金管理有限公司"},` +
+	`{"id":"TD1Y01","name":"一年期定期存款","type":"time_deposit","risk_level":"R1","expected_annual_yield":"1.35%","min_amount":"50.00","term_days":365,"currency":"CNY","status":"on_sale","issuer":"沙盒银行"},` +
+	`{"id":"TD3Y01","name":"三年期大额存单","type":"time_deposit","risk_level":"R1","expected_annual_yield":"1.90%","min_amount":"200000.00","term_days":1095,"currency":"CNY","status":"sold_out","issuer":"沙盒银行"},` +
+	`{"id":"WMP001","name":"沙盒稳享90天理财","type":"wealth_management","risk_level":"R2","expected_annual_yield":"2.85%","min_amount":"10000.00","term_days":90,"currency":"CNY","status":"on_sale","issuer":"沙盒理财有限责任公司"},` +
+	`{"id":"WMP003","name":"沙盒智享一年期理财","type":"wealth_management","risk_level":"R3","expected_annual_yield":"3.40%","min_amount":"50000.00","term_days":365,"currency":"CNY","status":"on_sale","issuer":"沙盒理财有限责任公司"}` +
+	`]}`)
 
 func BenchmarkMaskText(b *testing.B) {
 	for _, bc := range []struct{ name, text string }{

@@ -3,6 +3,7 @@ package pii
 import (
 	"bytes"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Member-name hints: names and account numbers cannot be detected in free text, but a JSON
@@ -19,9 +20,26 @@ func hintFor(name []byte) Kind {
 	if len(name) == 0 || len(name) > maxHintName {
 		return ""
 	}
-	var buf [2 * maxHintName]byte
-	n := snakeCase(buf[:0], name)
+	// Most names end in a word no case below has: when the last word needs no change to snake_case,
+	// it is the last word of the name in snake_case too, and a glance at it is enough.
+	i := len(name) - 1
+	for i >= 0 && name[i] != '_' && !notSnake[name[i]] {
+		i--
+	}
+	if i < 0 || name[i] == '_' {
+		if !hintWord(name[i+1:]) {
+			return ""
+		}
+	}
+	n := name
+	if !isSnakeCase(name) {
+		var buf [2 * maxHintName]byte
+		n = snakeCase(buf[:0], name)
+	}
 	last, n := lastWord(n)
+	if !hintWord(last) {
+		return ""
+	}
 	prev, n := lastWord(n)
 	switch string(last) {
 	case "email", "mail":
@@ -69,6 +87,28 @@ func hintFor(name []byte) Kind {
 	return ""
 }
 
+// hintWordList is every word the outer switch of hintFor has a case for.
+var hintWordList = [...]string{
+	"email", "mail", "address", "phone", "mobile", "tel", "telephone", "cellphone", "idno", "idcard",
+	"cardno", "pan", "account", "acct", "card", "number", "no", "num", "name", "surname", "holder",
+	"cardholder",
+}
+
+// hintWords has a bit 1<<n at index c when a word of hintWordList starts with c and is n bytes
+// long.
+var hintWords = func() (t [256]uint32) {
+	for _, w := range hintWordList {
+		t[w[0]] |= 1 << len(w)
+	}
+	return t
+}()
+
+// hintWord reports whether w may be a word of hintWordList: one of its first letter and length
+// is.
+func hintWord(w []byte) bool {
+	return len(w) > 0 && len(w) < 32 && hintWords[w[0]]&(1<<len(w)) != 0
+}
+
 // lastWord splits the last word off a snake_case name.
 func lastWord(n []byte) (word, rest []byte) {
 	i := bytes.LastIndexByte(n, '_')
@@ -93,17 +133,28 @@ func notPersonName(thing []byte) bool {
 	return false
 }
 
+// isSnakeCase reports whether name is in lower snake_case already, as snakeCase leaves it.
+func isSnakeCase(name []byte) bool {
+	for _, c := range name {
+		if notSnake[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// notSnake is set for the bytes snakeCase changes: upper-case letters, '-', ' ' and '.'.
+var notSnake = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'A' && c <= 'Z' || c == '-' || c == ' ' || c == '.'
+	}
+	return t
+}()
+
 // snakeCase appends name in lower snake_case to dst: "holderName" and "Holder-Name" become
 // "holder_name". A name that is already is returned as it is.
 func snakeCase(dst, name []byte) []byte {
-	snake := true
-	for _, c := range name {
-		if c >= 'A' && c <= 'Z' || c == '-' || c == ' ' || c == '.' {
-			snake = false
-			break
-		}
-	}
-	if snake {
+	if isSnakeCase(name) {
 		return name
 	}
 	for i, c := range name {
@@ -127,14 +178,25 @@ func snakeCase(dst, name []byte) []byte {
 // joined by '·'), or two to four Latin words, and not an organization ("优选商城",
 // "Apple Store").
 func looksLikeName[T text](v T) bool {
-	han, latin, other, dots, words := 0, 0, 0, 0, 0
+	han, latin, dots, words := 0, 0, 0, 0
 	prevLetter := false
 	for i := 0; i < len(v); {
-		r, w := decodeRune(v, i)
-		i += w
+		var r rune
+		switch c := v[i]; {
+		case c < utf8.RuneSelf:
+			r = rune(c)
+			i++
+		case c >= 0xE4 && c <= 0xE9 && i+2 < len(v) && v[i+1]&0xC0 == 0x80 && v[i+2]&0xC0 == 0x80:
+			r = rune(c&0x0F)<<12 | rune(v[i+1]&0x3F)<<6 | rune(v[i+2]&0x3F) // U+4000–U+9FFF, most Han
+			i += 3
+		default:
+			var w int
+			r, w = decodeMultiByte(v, i)
+			i += w
+		}
 		letter := false
 		switch {
-		case unicode.Is(unicode.Han, r):
+		case isCommonHan(r) || r >= 0x2E80 && unicode.Is(unicode.Han, r):
 			han++
 		case r < 0x80 && isAlnum(byte(r)) && !isDigit(byte(r)):
 			latin++
@@ -146,32 +208,47 @@ func looksLikeName[T text](v T) bool {
 			dots++
 		case r == ' ' || r == '.' || r == '\'' || r == '-':
 		default:
-			other++
+			return false // a character no name has
+		}
+		if han > 0 && latin > 0 || han > 16 {
+			return false
 		}
 		prevLetter = letter
 	}
 	switch {
-	case other > 0 || han > 0 && latin > 0:
-		return false
 	case han > 0:
-		return (han >= 2 && han <= 4 || dots > 0 && han <= 16) && !organization(v)
+		return (han >= 2 && han <= 4 || dots > 0) && !organization(v)
 	case latin > 0:
 		return words >= 2 && words <= 4 && len(v) <= 64 && !organization(v)
 	}
 	return false
 }
 
+// orgSuffixes end the names of organizations.
+var orgSuffixes = [...]string{
+	"公司", "银行", "支行", "分行", "超市", "商城", "商店", "中心", "集团", "医院", "学校",
+	"大学", "学院", "餐厅", "饭店", "酒店", "药房", "药店", "门店", "商行", "基金", "理财",
+	"存款", "保险", "证券", "有限", "店", "馆", "厂", "局",
+}
+
+// orgLastBytes is set for the last byte of each of orgSuffixes: a value that ends in another
+// byte ends in none of them.
+var orgLastBytes = func() (t [256]bool) {
+	for _, suf := range orgSuffixes {
+		t[suf[len(suf)-1]] = true
+	}
+	return t
+}()
+
 // organization reports whether a name-like value is the name of an organization: it ends in a
 // word such as 公司 or 超市, or has a Latin word such as Ltd or Store.
 func organization[T text](v T) bool {
-	suffixes := [...]string{
-		"公司", "银行", "支行", "分行", "超市", "商城", "商店", "中心", "集团", "医院", "学校",
-		"大学", "学院", "餐厅", "饭店", "酒店", "药房", "药店", "门店", "商行", "基金", "理财",
-		"存款", "保险", "证券", "有限", "店", "馆", "厂", "局",
-	}
-	for _, suf := range suffixes {
-		if len(v) >= len(suf) && string(v[len(v)-len(suf):]) == suf {
-			return true
+	if len(v) > 0 && orgLastBytes[v[len(v)-1]] {
+		last := v[len(v)-1]
+		for _, suf := range orgSuffixes {
+			if suf[len(suf)-1] == last && len(v) >= len(suf) && string(v[len(v)-len(suf):]) == suf {
+				return true
+			}
 		}
 	}
 	for start := 0; start < len(v); {

@@ -1,9 +1,6 @@
 package pii
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // Limits of MaskJSON. A document past them is refused, never partly masked.
 const (
@@ -27,15 +24,24 @@ const (
 // caller must then not pass the document on. MaskJSON never recurses deeper than MaxDepth.
 func (e *Engine) MaskJSON(doc []byte, p *Policy) (out []byte, n int, err error) {
 	if p == nil {
-		p = &Policy{Scan: true}
+		return e.maskJSON(doc, true, nil)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, 0, err
 	}
+	var rules []compiledRule
+	if len(p.Rules) > 0 {
+		rules = compileRules(make([]compiledRule, 0, len(p.Rules)), p.Rules)
+	}
+	return e.maskJSON(doc, p.Scan, rules)
+}
+
+// maskJSON is MaskJSON by a valid policy, compiled.
+func (e *Engine) maskJSON(doc []byte, scan bool, rules []compiledRule) (out []byte, n int, err error) {
 	if len(doc) > MaxJSONBytes {
 		return nil, 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(doc), MaxJSONBytes)
 	}
-	w := rewriter{e: e, p: p, doc: doc}
+	w := rewriter{e: e, scan: scan, rules: rules, doc: doc}
 	i, err := w.value(w.ws(0), 0, ctx{})
 	if err != nil {
 		return nil, 0, err
@@ -52,16 +58,19 @@ func (e *Engine) MaskJSON(doc []byte, p *Policy) (out []byte, n int, err error) 
 // rewriter is the state of one MaskJSON call: a single pass over doc that validates it and
 // copies it to out lazily, from the first change on.
 type rewriter struct {
-	e    *Engine
-	p    *Policy
-	doc  []byte
-	out  []byte // nil until the first change
-	last int    // doc[last:] is not yet in out
-	n    int
+	e     *Engine
+	scan  bool
+	rules []compiledRule
+	doc   []byte
+	out   []byte // nil until the first change
+	last  int    // doc[last:] is not yet in out
+	n     int
+
+	spare  []byte // the buffer out starts in
+	masked []byte // the current value masked
 
 	path    [MaxDepth + 1]seg // path[:depth] leads to the current value (kept only with rules)
 	str     []byte            // the current string value, unescaped
-	masked  []byte            // the current value masked
 	findBuf [16]Finding
 }
 
@@ -86,18 +95,8 @@ func (w *rewriter) value(i, depth int, c ctx) (int, error) {
 			return w.object(i, depth+1, c)
 		}
 		return w.array(i, depth+1, c)
-	case b == '"':
-		end, escaped, err := w.scanString(i)
-		if err != nil || c.check {
-			return end, err
-		}
-		return end, w.leaf(i, end, true, escaped, c)
-	case b == '-' || isDigit(b):
-		end, err := w.scanNumber(i)
-		if err != nil || c.check {
-			return end, err
-		}
-		return end, w.leaf(i, end, false, false, c)
+	case b == '"' || b == '-' || isDigit(b):
+		return w.scalar(i, c)
 	}
 	for _, lit := range [...]string{"true", "false", "null"} {
 		if len(w.doc)-i >= len(lit) && string(w.doc[i:i+len(lit)]) == lit {
@@ -119,13 +118,14 @@ func (w *rewriter) object(i, depth int, c ctx) (int, error) {
 			return 0, w.syntax(i, "where a member name was expected")
 		}
 		keyStart := i
-		end, escaped, err := w.scanString(i)
+		end, in, err := w.scanString(i)
 		if err != nil {
 			return 0, err
 		}
 		name := w.doc[i+1 : end-1]
-		if escaped {
+		if in.escaped {
 			name = unescape(nil, name)
+			in = infoOf(name)
 		}
 		if i = w.ws(end); i >= len(w.doc) || w.doc[i] != ':' {
 			return 0, w.syntax(i, "where ':' was expected")
@@ -133,12 +133,26 @@ func (w *rewriter) object(i, depth int, c ctx) (int, error) {
 		i = w.ws(i + 1)
 		child := c
 		child.name = name
-		if !c.check && c.rule == nil {
+		if !c.check && c.rule == nil && len(w.rules) > 0 {
 			w.path[depth-1] = seg{name: name}
 			child.rule = w.match(depth)
 		}
-		if i, err = w.member(keyStart, end, i, depth, child, &l); err != nil {
-			return 0, err
+		if child.rule == nil && !l.dropped { // the common case, without the bookkeeping of member
+			if in.mayFind() && !c.check && w.scan {
+				w.maskName(keyStart, end, name) // a map keyed by card number
+			}
+			if i, err = w.plainValue(i, depth, child); err != nil {
+				return 0, err
+			}
+			l.kept, l.gap = true, i
+		} else {
+			l.start, l.nameEnd = keyStart, -1
+			if in.mayFind() {
+				l.nameEnd = end
+			}
+			if i, err = w.member(i, depth, child, &l); err != nil {
+				return 0, err
+			}
 		}
 		switch i = w.ws(i); {
 		case i < len(w.doc) && w.doc[i] == ',':
@@ -160,13 +174,21 @@ func (w *rewriter) array(i, depth int, c ctx) (int, error) {
 	var l listState
 	for index := 0; ; index++ {
 		child := c // elements keep the hint of the array's member name
-		if !c.check && c.rule == nil {
+		if !c.check && c.rule == nil && len(w.rules) > 0 {
 			w.path[depth-1] = seg{index: index, isIndex: true}
 			child.rule = w.match(depth)
 		}
 		var err error
-		if i, err = w.member(i, -1, i, depth, child, &l); err != nil {
-			return 0, err
+		if child.rule == nil && !l.dropped { // the common case, without the bookkeeping of member
+			if i, err = w.plainValue(i, depth, child); err != nil {
+				return 0, err
+			}
+			l.kept, l.gap = true, i
+		} else {
+			l.start, l.nameEnd = i, -1
+			if i, err = w.member(i, depth, child, &l); err != nil {
+				return 0, err
+			}
 		}
 		switch i = w.ws(i); {
 		case i < len(w.doc) && w.doc[i] == ',':
@@ -179,17 +201,21 @@ func (w *rewriter) array(i, depth int, c ctx) (int, error) {
 	}
 }
 
-// listState tracks removals among the members of one object or the elements of one array.
+// listState tracks removals among the members of one object or the elements of one array, and
+// where the member at hand starts.
 type listState struct {
 	gap     int  // where the text after the previous member starts
 	kept    bool // a member has been kept
 	dropped bool // a member has been dropped
+	start   int  // where the member at hand starts: its name, or its value for an element
+	nameEnd int  // where its name ends when the detectors may find something in it, else -1
 }
 
-// member reads one member (or element) that starts at doc[start], with its name ending at
-// doc[keyEnd] (-1 for an element) and its value starting at doc[i], keeps or drops it, and
-// returns the index after its value.
-func (w *rewriter) member(start, keyEnd, i, depth int, c ctx, l *listState) (int, error) {
+// member reads one member (or element) that starts at doc[l.start], with its value starting at
+// doc[i], keeps or drops it, and returns the index after its value. (Few arguments: they are
+// passed in registers.)
+func (w *rewriter) member(i, depth int, c ctx, l *listState) (int, error) {
+	start := l.start
 	action := Action("") // inside a value kept or dropped whole, nothing more is done
 	if c.rule != nil && !c.check {
 		action = c.rule.Action
@@ -200,10 +226,10 @@ func (w *rewriter) member(start, keyEnd, i, depth int, c ctx, l *listState) (int
 	if action != ActionDrop && !l.kept && l.dropped {
 		w.cut(w.last, start) // the separator between the dropped members and this one
 	}
-	if keyEnd > 0 && action != ActionDrop && !c.check && w.p.Scan {
-		w.maskName(start, keyEnd, c.name) // a map keyed by card number
+	if l.nameEnd > 0 && action != ActionDrop && !c.check && w.scan {
+		w.maskName(start, l.nameEnd, c.name) // a map keyed by card number
 	}
-	end, err := w.value(i, depth, c)
+	end, err := w.plainValue(i, depth, c)
 	if err != nil {
 		return 0, err
 	}
@@ -227,6 +253,51 @@ func (w *rewriter) member(start, keyEnd, i, depth int, c ctx, l *listState) (int
 	return end, nil
 }
 
+// plainValue is value, with strings and numbers, the most common values, read with one call less.
+func (w *rewriter) plainValue(i, depth int, c ctx) (int, error) {
+	end, err := w.scalar(i, c)
+	if end < 0 && err == nil {
+		return w.value(i, depth, c)
+	}
+	return end, err
+}
+
+// scalar reads the value at doc[i] when it is a string or a number, the most common values, as
+// value does, and returns the index after it; it returns -1 for anything else.
+func (w *rewriter) scalar(i int, c ctx) (int, error) {
+	if i >= len(w.doc) {
+		return -1, nil
+	}
+	switch b := w.doc[i]; {
+	case b == '"':
+		end, in, err := w.scanString(i)
+		if err != nil || c.check || c.rule == nil && (!w.scan || !in.escaped && !in.mayChange()) {
+			return end, err // the common case: nothing to do
+		}
+		v := w.doc[i+1 : end-1]
+		if in.escaped {
+			if w.str == nil {
+				w.str = make([]byte, 0, 256)
+			}
+			w.str = unescape(w.str[:0], v)
+			v = w.str
+			in = infoOf(v)
+		}
+		w.leaf(i, end, v, true, &in, &c)
+		return end, nil
+	case b == '-' || isDigit(b):
+		end, err := w.scanNumber(i)
+		if err != nil || c.check || c.rule == nil && !w.scan {
+			return end, err
+		}
+		v := w.doc[i:end]
+		in := infoOf(v)
+		w.leaf(i, end, v, allDigits(v), &in, &c)
+		return end, nil
+	}
+	return -1, nil
+}
+
 // maskName masks the member name doc[start:end], decoded name, with MaskText.
 func (w *rewriter) maskName(start, end int, name []byte) {
 	if fs := appendFindings(w.findBuf[:0], name); len(fs) > 0 {
@@ -237,25 +308,24 @@ func (w *rewriter) maskName(start, end int, name []byte) {
 	}
 }
 
-// match returns the first rule whose pattern matches path[:depth], or nil.
-func (w *rewriter) match(depth int) *Rule {
-	for k := range w.p.Rules {
-		pat := w.p.Rules[k].Path
-		// Most patterns end in a member name: compare it before walking the whole path.
-		if last := pat[strings.LastIndexByte(pat, '/')+1:]; last != "*" && last != "**" && !segMatches(last, w.path[depth-1]) {
-			continue
-		}
-		if matchPath(pat, w.path[:depth]) {
-			return &w.p.Rules[k]
-		}
-	}
-	return nil
+// maskBufLen is the size of the buffer for masked values; a longer value makes its own.
+const maskBufLen = 256
+
+// alloc makes the buffers of the first change: the output, and after it the buffer for masked
+// values (MaskJSON's caller does not see it: out's capacity ends before it).
+func (w *rewriter) alloc() {
+	n := len(w.doc) + 64
+	b := make([]byte, 0, n+maskBufLen)
+	w.spare, w.masked = b[:0:n], b[n:n]
 }
 
 // cut removes doc[from:to] from the output; from is not before anything already copied.
 func (w *rewriter) cut(from, to int) {
 	if w.out == nil {
-		w.out = make([]byte, 0, len(w.doc)+64)
+		if w.spare == nil {
+			w.alloc()
+		}
+		w.out = w.spare
 	}
 	w.out = append(w.out, w.doc[w.last:from]...)
 	w.last = to

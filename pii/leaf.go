@@ -8,75 +8,69 @@ import (
 	"unicode/utf8"
 )
 
-// leaf rewrites the string or number doc[start:end] as c says.
-func (w *rewriter) leaf(start, end int, isString, escaped bool, c ctx) error {
-	var v []byte
-	if isString {
-		v = w.doc[start+1 : end-1]
-		if escaped {
-			if w.str == nil {
-				w.str = make([]byte, 0, 256)
-			}
-			w.str = unescape(w.str[:0], v)
-			v = w.str
-		}
-	} else {
-		v = w.doc[start:end]
-	}
+// leaf rewrites the string or number doc[start:end], whose value (unescaped) is v, as c says; in
+// describes v. Member-name hints apply to strings and integers (hinted), not to fractions and
+// negative numbers.
+func (w *rewriter) leaf(start, end int, v []byte, hinted bool, in *info, c *ctx) {
 	if len(v) == 0 {
-		return nil
-	}
-	m, changed := w.rewrite(v, isString || allDigits(v), c)
-	if !changed {
-		return nil
-	}
-	w.cut(start, end)
-	w.out = appendQuoted(w.out, m)
-	w.n++
-	return nil
-}
-
-// rewrite returns the replacement of the value v and whether it differs from v. Member-name
-// hints apply to strings and integers (hinted), not to fractions and negative numbers.
-func (w *rewriter) rewrite(v []byte, hinted bool, c ctx) ([]byte, bool) {
-	hint := Kind("")
-	if hinted {
-		hint = hintFor(c.name)
+		return
 	}
 	if r := c.rule; r != nil {
 		kind := r.Kind
 		if kind == "" {
+			hint := Kind("")
+			if hinted {
+				hint = hintFor(c.name)
+			}
 			if kind = classify(v, hint); kind == "" {
 				kind = w.wholeFinding(v)
 			}
 		}
 		if r.Action == ActionPseudonym {
 			w.masked = appendPseudonym(w.e, w.maskBuf(), kind, v)
-			return w.masked, true
+			w.replace(start, end)
+			return
 		}
 		w.masked = appendMask(w.maskBuf(), kind, v) // no kind: every character is hidden
-		return w.masked, !bytes.Equal(w.masked, v)
+		if !bytes.Equal(w.masked, v) {
+			w.replace(start, end)
+		}
+		return
 	}
-	if !w.p.Scan {
-		return nil, false
+	if !w.scan || !in.mayChange() {
+		return
+	}
+	hint := Kind("")
+	if hinted {
+		hint = hintFor(c.name)
 	}
 	if kind := classify(v, hint); kind != "" {
 		w.masked = appendMask(w.maskBuf(), kind, v)
-		return w.masked, !bytes.Equal(w.masked, v)
+		if !bytes.Equal(w.masked, v) {
+			w.replace(start, end)
+		}
+		return
 	}
-	fs := appendFindings(w.findBuf[:0], v)
-	if len(fs) == 0 {
-		return nil, false
+	if !in.mayFind() {
+		return
 	}
-	w.masked = appendMaskFindings(w.maskBuf(), v, fs)
-	return w.masked, true
+	if fs := appendFindings(w.findBuf[:0], v); len(fs) > 0 {
+		w.masked = appendMaskFindings(w.maskBuf(), v, fs)
+		w.replace(start, end)
+	}
 }
 
-// maskBuf returns the buffer for masked values, emptied: one for all the values of a document,
-// made when the first is masked.
+// replace puts w.masked, quoted, in the place of doc[start:end].
+func (w *rewriter) replace(start, end int) {
+	w.cut(start, end)
+	w.out = appendQuoted(w.out, w.masked)
+	w.n++
+}
+
+// maskBuf returns the buffer for masked values, emptied: one for all the values of a document.
 func (w *rewriter) maskBuf() []byte {
 	if w.masked == nil {
-		w.masked = make([]byte, 0, 256)
+		w.alloc()
 	}
 	return w.masked[:0]
 }
@@ -167,37 +161,56 @@ func allDigits(v []byte) bool {
 	return len(v) > 0
 }
 
-// scanString checks the string that starts at doc[i] and returns the index after it and
-// whether it has escapes.
-func (w *rewriter) scanString(i int) (end int, escaped bool, err error) {
+// scanString checks the string that starts at doc[i] and returns the index after it and what
+// its bytes are (when it has escapes, only that it has).
+func (w *rewriter) scanString(i int) (end int, in info, err error) {
 	d := w.doc
 	for j := i + 1; j < len(d); {
+		k, class, digits := plainPrefix(d[j:])
+		j += k
+		in.class |= class
+		in.digits += digits
+		if j >= len(d) {
+			break
+		}
 		switch c := d[j]; {
 		case c == '"':
-			return j + 1, escaped, nil
+			return j + 1, in, nil
 		case c == '\\':
-			escaped = true
+			in.escaped = true
 			if j+1 >= len(d) {
-				return 0, false, w.syntax(len(d), "in a string")
+				return 0, info{}, w.syntax(len(d), "in a string")
 			}
 			switch d[j+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				j += 2
 			case 'u':
 				if j+6 > len(d) || !hex4(d[j+2:j+6]) {
-					return 0, false, fmt.Errorf("%w: bad \\u escape at offset %d", ErrInvalidJSON, j)
+					return 0, info{}, fmt.Errorf("%w: bad \\u escape at offset %d", ErrInvalidJSON, j)
 				}
 				j += 6
 			default:
-				return 0, false, fmt.Errorf("%w: bad escape at offset %d", ErrInvalidJSON, j)
+				return 0, info{}, fmt.Errorf("%w: bad escape at offset %d", ErrInvalidJSON, j)
 			}
-		case c < 0x20:
-			return 0, false, fmt.Errorf("%w: control character in a string at offset %d", ErrInvalidJSON, j)
-		default:
-			j++
+		default: // c < 0x20
+			return 0, info{}, fmt.Errorf("%w: control character in a string at offset %d", ErrInvalidJSON, j)
 		}
 	}
-	return 0, false, w.syntax(len(d), "in a string")
+	return 0, info{}, w.syntax(len(d), "in a string")
+}
+
+// plainPrefix returns the length of the longest prefix of s without quotes, backslashes and
+// control characters, and the classes and the number of digits of its bytes.
+func plainPrefix(s []byte) (n int, class uint8, digits int) {
+	for k, b := range s {
+		c := byteClass[b]
+		if c&clStop != 0 {
+			return k, class, digits
+		}
+		class |= c
+		digits += int(c & clDigit)
+	}
+	return len(s), class, digits
 }
 
 // scanNumber checks the number that starts at doc[i] and returns the index after it.

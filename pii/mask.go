@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -52,8 +53,16 @@ func appendMask[T text](dst []byte, kind Kind, v T) []byte {
 // appendKept appends v with all significant characters but the first head+prefix and the last
 // tail replaced by '*', following the short-value rule of Mask.
 func appendKept[T text](dst []byte, v T, head, tail, prefix int) []byte {
-	n := 0
+	n, ascii := 0, true
 	for i := 0; i < len(v); {
+		if c := v[i]; c < utf8.RuneSelf {
+			if isAlnum(c) || c == '*' {
+				n++
+			}
+			i++
+			continue
+		}
+		ascii = false
 		r, w := decodeRune(v, i)
 		if significant(r, w) {
 			n++
@@ -71,6 +80,20 @@ func appendKept[T text](dst []byte, v T, head, tail, prefix int) []byte {
 	}
 	head += prefix
 	k := 0 // significant characters seen
+	if ascii { // card, ID and phone numbers: a byte is a character
+		dst = slices.Grow(dst, len(v))
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if isAlnum(c) || c == '*' {
+				if k >= head && k < n-tail {
+					c = '*'
+				}
+				k++
+			}
+			dst = append(dst, c)
+		}
+		return dst
+	}
 	for i := 0; i < len(v); {
 		r, w := decodeRune(v, i)
 		if significant(r, w) {
@@ -134,28 +157,35 @@ func significant(r rune, w int) bool {
 	if r < utf8.RuneSelf {
 		return isAlnum(byte(r)) || r == '*'
 	}
+	if isCommonHan(r) {
+		return true // letters, all of them
+	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == utf8.RuneError && w == 1
 }
 
 // decodeRune decodes the rune at s[i] as utf8.DecodeRune does: invalid UTF-8 decodes as
 // utf8.RuneError, one byte long. (Written out because it runs for every byte of every masked
-// value, for strings and byte slices alike.)
+// value, for strings and byte slices alike; small enough to be inlined for ASCII.)
 func decodeRune[T text](s T, i int) (rune, int) {
-	c := s[i]
-	if c < utf8.RuneSelf {
+	if c := s[i]; c < utf8.RuneSelf {
 		return rune(c), 1
 	}
+	return decodeMultiByte(s, i)
+}
+
+// decodeMultiByte is decodeRune of a byte that is not ASCII.
+func decodeMultiByte[T text](s T, i int) (rune, int) {
+	c := s[i]
 	n := len(s) - i
-	cont := func(k int) bool { return k < n && s[i+k]&0xC0 == 0x80 }
 	switch {
-	case c >= 0xC2 && c < 0xE0 && cont(1):
+	case c >= 0xC2 && c < 0xE0 && n >= 2 && s[i+1]&0xC0 == 0x80:
 		return rune(c&0x1F)<<6 | rune(s[i+1]&0x3F), 2
-	case c >= 0xE0 && c < 0xF0 && cont(1) && cont(2):
+	case c >= 0xE0 && c < 0xF0 && n >= 3 && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80:
 		r := rune(c&0x0F)<<12 | rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F)
 		if r >= 0x800 && (r < 0xD800 || r > 0xDFFF) {
 			return r, 3
 		}
-	case c >= 0xF0 && c < 0xF5 && cont(1) && cont(2) && cont(3):
+	case c >= 0xF0 && c < 0xF5 && n >= 4 && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80 && s[i+3]&0xC0 == 0x80:
 		r := rune(c&0x07)<<18 | rune(s[i+1]&0x3F)<<12 | rune(s[i+2]&0x3F)<<6 | rune(s[i+3]&0x3F)
 		if r >= 0x10000 && r <= utf8.MaxRune {
 			return r, 4
@@ -163,6 +193,11 @@ func decodeRune[T text](s T, i int) (rune, int) {
 	}
 	return utf8.RuneError, 1
 }
+
+// isCommonHan reports whether r is in the block of CJK Unified Ideographs (U+4E00–U+9FFF), where
+// almost every Chinese name and word is: Han letters all, tested without the tables of package
+// unicode.
+func isCommonHan(r rune) bool { return r >= 0x4E00 && r <= 0x9FFF }
 
 func isDigit(c byte) bool { return c-'0' < 10 }
 
