@@ -147,7 +147,8 @@ func sealFields(body []byte, seals []string, keys sdk.EncryptionKeys) ([]byte, e
 		if err != nil {
 			return nil, err
 		}
-		sealed, err := keys.Seal(plain, time.Now())
+		// A value from a file is the file's first line.
+		sealed, err := keys.Seal(bytes.TrimRight(plain, "\r\n"), time.Now())
 		if err != nil {
 			return nil, err
 		}

@@ -2,11 +2,19 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+
+	"github.com/bankguard/bankguard/fieldcrypt"
+	"github.com/bankguard/bankguard/sdk"
 )
 
 func runCmd(args ...string) (int, string, string) {
@@ -54,5 +62,30 @@ func TestParseInterleaved(t *testing.T) {
 	pos, err := parseInterleaved(fs, []string{"--app", "a", "POST", "/v1/transfers", "--data", "{}", "--", "-x"})
 	if err != nil || *app != "a" || *data != "{}" || strings.Join(pos, " ") != "POST /v1/transfers -x" {
 		t.Fatalf("pos=%q app=%q data=%q err=%v", pos, *app, *data, err)
+	}
+}
+
+func TestSealFieldsSealsTheFilesFirstLine(t *testing.T) {
+	priv, _ := sm2.GenerateKey(rand.Reader)
+	keys := sdk.EncryptionKeys{{ID: "bank-enc-1", Key: &priv.PublicKey, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}}
+	file := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(file, []byte("147258\n"), 0o600)
+	out, err := sealFields([]byte(`{"amount":"1.00","big":12345678901234567890}`), []string{"/payment_password=@" + file}, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]json.RawMessage
+	json.Unmarshal(out, &doc)
+	var sealed string
+	json.Unmarshal(doc["payment_password"], &sealed)
+	plain, err := fieldcrypt.OpenValue(sealed, priv, "bank-enc-1")
+	if err != nil || string(plain) != "147258" {
+		t.Fatalf("%q %v", plain, err)
+	}
+	if string(doc["big"]) != "12345678901234567890" || string(doc["amount"]) != `"1.00"` {
+		t.Fatalf("other fields changed: %s", out)
+	}
+	if _, err := sealFields(nil, []string{"/a/b=1"}, keys); err == nil {
+		t.Fatal("a nested field accepted")
 	}
 }
