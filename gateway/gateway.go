@@ -126,7 +126,7 @@ type snapshot struct {
 	apps       int
 	pipeline   stage.Handler
 	// auditBodies select what the audit record keeps of a request body, by U_API_ID.
-	auditBodies map[string]*pii.Policy
+	auditBodies map[string]*pii.Compiled
 }
 
 // keyring implements signature.Keys.

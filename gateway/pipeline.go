@@ -38,8 +38,8 @@ func (g *Gateway) pipeline(ctx context.Context, s *snapshot) (stage.Handler, err
 		return nil, err
 	}
 	ops := map[string]*validate.Operation{}
-	masks := map[string]*pii.Policy{}
-	s.auditBodies = map[string]*pii.Policy{}
+	masks := map[string]*pii.Compiled{}
+	s.auditBodies = map[string]*pii.Compiled{}
 	for _, api := range s.apis {
 		op, err := validate.Compile(ctx, api)
 		if err != nil {

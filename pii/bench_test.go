@@ -24,24 +24,36 @@ func BenchmarkMaskJSON(b *testing.B) {
 	for _, bc := range []struct {
 		name, path string
 		p          *pii.Policy
+		compiled   bool
 	}{
-		{"accounts", "/v1/accounts", &pii.Policy{Scan: true}},
-		{"accounts-rules", "/v1/accounts", rules},
-		{"transactions", "/v1/accounts/" + u.Accounts[0].ID + "/transactions?page_size=12", &pii.Policy{Scan: true}},
-		{"reconciliation", "/v1/reconciliation/2026-11-25", &pii.Policy{Scan: true}},
-		{"products-clean", "/v1/products", &pii.Policy{Scan: true}},
-		{"gateway-1KiB", "", &pii.Policy{Scan: true}},
-		{"gateway-1KiB-rules", "", rules},
+		{"accounts", "/v1/accounts", &pii.Policy{Scan: true}, false},
+		{"accounts-rules", "/v1/accounts", rules, false},
+		{"transactions", "/v1/accounts/" + u.Accounts[0].ID + "/transactions?page_size=12", &pii.Policy{Scan: true}, false},
+		{"reconciliation", "/v1/reconciliation/2026-11-25", &pii.Policy{Scan: true}, false},
+		{"products-clean", "/v1/products", &pii.Policy{Scan: true}, false},
+		{"gateway-1KiB", "", &pii.Policy{Scan: true}, false},
+		{"gateway-1KiB-rules", "", rules, false},
+		{"gateway-1KiB-rules-compiled", "", rules, true},
 	} {
 		doc := gatewayBody
 		if bc.path != "" {
 			doc = sandboxResponse(b, bank, bc.path, u.ID)
 		}
+		c, err := bc.p.Compile()
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := e.MaskJSON(doc, bc.p); err != nil {
+				var err error
+				if bc.compiled {
+					_, _, err = e.MaskJSONCompiled(doc, c)
+				} else {
+					_, _, err = e.MaskJSON(doc, bc.p)
+				}
+				if err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -112,14 +112,15 @@ const maxRuns = 32
 
 // appendFindings appends the findings of s to dst.
 func appendFindings[T text](dst []Finding, s T) []Finding {
-	if !mayHaveFindings(s) {
+	from := findFrom(s)
+	if from < 0 {
 		return dst
 	}
 	var ebuf [4]Finding
 	emails := appendEmails(ebuf[:0], s)
 	e := 0
 	n := len(s)
-	for i := 0; i < n; {
+	for i := from; i < n; {
 		if e < len(emails) && i >= emails[e].Start {
 			dst = append(dst, emails[e])
 			i = emails[e].End
@@ -145,15 +146,31 @@ func appendFindings[T text](dst []Finding, s T) []Finding {
 	return dst
 }
 
-// mayHaveFindings reports whether s has a digit or an '@': text without them, most of it, is
-// read once.
-func mayHaveFindings[T text](s T) bool {
+// findFrom returns where the search for findings in s may start, or -1 when s has none: every
+// finding has an '@', or 11 digits in a row or in groups joined by single spaces or hyphens (a
+// mobile number has 11, the fewest of all), and text without either, most of it (dates, times,
+// amounts, serial numbers), is read once. Before the group that has 11 digits there is nothing
+// to find, and the search starts where the group does, as it would arrive there from the start of
+// s; after an '@' it starts at 0.
+func findFrom[T text](s T) int {
+	n, from := 0, 0 // the digits in the group at hand, which starts at from
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c-'0' < 10 || c == '@' {
-			return true
+		switch c := s[i]; {
+		case c-'0' < 10:
+			if n == 0 {
+				from = i
+			}
+			if n++; n >= minFindDigits {
+				return from
+			}
+		case c == '@':
+			return 0
+		case (c == ' ' || c == '-') && i > 0 && s[i-1]-'0' < 10 && i+1 < len(s) && s[i+1]-'0' < 10:
+		default:
+			n = 0
 		}
 	}
-	return false
+	return -1
 }
 
 // appendCluster reads the digit groups that start at s[i] and are joined by one separator (a

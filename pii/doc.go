@@ -14,7 +14,9 @@
 //     free text and are not detected there.
 //   - Engine.MaskJSON rewrites a JSON document by Policy: rules by JSON-pointer pattern, and a
 //     scan of every other value by the detectors and by member-name hints (holder_name,
-//     id_number, account_no, …), which is how names and account numbers are found.
+//     id_number, account_no, …), which is how names and account numbers are found. A Policy
+//     applied to every response of an API is compiled once (Policy.Compile) for
+//     Engine.MaskJSONCompiled.
 //
 // NewSlogHandler wraps a log/slog handler so that every string it logs goes through MaskText.
 package pii

@@ -17,19 +17,23 @@ const maxHintName = 64
 // name: holder_id_number is an ID number, to_card_number a card, counterparty_account an
 // account, holder_phone a phone, customer_name a name but product_name not.
 func hintFor(name []byte) Kind {
-	if len(name) == 0 || len(name) > maxHintName {
-		return ""
-	}
-	// Most names end in a word no case below has: when the last word needs no change to snake_case,
-	// it is the last word of the name in snake_case too, and a glance at it is enough.
+	// Most names end in a word no case of hintOf has: when the last word needs no change to
+	// snake_case, it is the last word of the name in snake_case too, and a glance at it is
+	// enough.
 	i := len(name) - 1
-	for i >= 0 && name[i] != '_' && !notSnake[name[i]] {
+	for i >= 0 && inWord[name[i]] {
 		i--
 	}
-	if i < 0 || name[i] == '_' {
-		if !hintWord(name[i+1:]) {
-			return ""
-		}
+	if (i < 0 || name[i] == '_') && !hintWord(name[i+1:]) {
+		return ""
+	}
+	return hintOf(name)
+}
+
+// hintOf is hintFor without the glance at the last word.
+func hintOf(name []byte) Kind {
+	if len(name) == 0 || len(name) > maxHintName {
+		return ""
 	}
 	n := name
 	if !isSnakeCase(name) {
@@ -37,9 +41,6 @@ func hintFor(name []byte) Kind {
 		n = snakeCase(buf[:0], name)
 	}
 	last, n := lastWord(n)
-	if !hintWord(last) {
-		return ""
-	}
 	prev, n := lastWord(n)
 	switch string(last) {
 	case "email", "mail":
@@ -87,7 +88,15 @@ func hintFor(name []byte) Kind {
 	return ""
 }
 
-// hintWordList is every word the outer switch of hintFor has a case for.
+// inWord is set for the bytes snakeCase leaves as they are, but '_'.
+var inWord = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c != '_' && !notSnake[c]
+	}
+	return t
+}()
+
+// hintWordList is every word the outer switch of hintOf has a case for.
 var hintWordList = [...]string{
 	"email", "mail", "address", "phone", "mobile", "tel", "telephone", "cellphone", "idno", "idcard",
 	"cardno", "pan", "account", "acct", "card", "number", "no", "num", "name", "surname", "holder",

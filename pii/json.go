@@ -22,6 +22,9 @@ const (
 // A document that is not JSON, nests deeper than MaxDepth or is larger than MaxJSONBytes is an
 // error (ErrInvalidJSON, ErrTooDeep, ErrTooLarge), and so is an invalid policy (ErrPolicy): the
 // caller must then not pass the document on. MaskJSON never recurses deeper than MaxDepth.
+//
+// MaskJSON checks and prepares p on every call; a policy applied to many documents is better
+// compiled once, with Policy.Compile, for MaskJSONCompiled.
 func (e *Engine) MaskJSON(doc []byte, p *Policy) (out []byte, n int, err error) {
 	if p == nil {
 		return e.maskJSON(doc, true, nil)
@@ -69,9 +72,10 @@ type rewriter struct {
 	spare  []byte // the buffer out starts in
 	masked []byte // the current value masked
 
-	path    [MaxDepth + 1]seg // path[:depth] leads to the current value (kept only with rules)
-	str     []byte            // the current string value, unescaped
-	findBuf [16]Finding
+	path       [MaxDepth + 1]seg // path[:depth] leads to the current value (kept only with rules)
+	str        []byte            // the current string value, unescaped
+	pseudonyms *pseudonymMemo    // made with the first pseudonym
+	findBuf    [16]Finding
 }
 
 // ctx is what the enclosing values decide for a value.
@@ -96,7 +100,7 @@ func (w *rewriter) value(i, depth int, c ctx) (int, error) {
 		}
 		return w.array(i, depth+1, c)
 	case b == '"' || b == '-' || isDigit(b):
-		return w.scalar(i, c)
+		return w.plainValue(i, depth, c)
 	}
 	for _, lit := range [...]string{"true", "false", "null"} {
 		if len(w.doc)-i >= len(lit) && string(w.doc[i:i+len(lit)]) == lit {
@@ -118,7 +122,11 @@ func (w *rewriter) object(i, depth int, c ctx) (int, error) {
 			return 0, w.syntax(i, "where a member name was expected")
 		}
 		keyStart := i
-		end, in, err := w.scanString(i)
+		end, in := w.plainString(i)
+		var err error
+		if end < 0 {
+			end, in, err = w.scanString(i)
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -253,49 +261,52 @@ func (w *rewriter) member(i, depth int, c ctx, l *listState) (int, error) {
 	return end, nil
 }
 
-// plainValue is value, with strings and numbers, the most common values, read with one call less.
+// plainValue is value, with strings and numbers, the most common values, read with fewer calls.
 func (w *rewriter) plainValue(i, depth int, c ctx) (int, error) {
-	end, err := w.scalar(i, c)
-	if end < 0 && err == nil {
-		return w.value(i, depth, c)
+	if i < len(w.doc) {
+		switch b := w.doc[i]; {
+		case b == '"':
+			end, in := w.plainString(i)
+			if end < 0 {
+				return w.escapedString(i, c)
+			}
+			if c.check || c.rule == nil && (!w.scan || !in.mayChange()) {
+				return end, nil // the common case: nothing to do
+			}
+			w.leaf(i, end, w.doc[i+1:end-1], true, &in, &c)
+			return end, nil
+		case b == '-' || isDigit(b):
+			return w.number(i, c)
+		}
 	}
-	return end, err
+	return w.value(i, depth, c)
 }
 
-// scalar reads the value at doc[i] when it is a string or a number, the most common values, as
-// value does, and returns the index after it; it returns -1 for anything else.
-func (w *rewriter) scalar(i int, c ctx) (int, error) {
-	if i >= len(w.doc) {
-		return -1, nil
+// escapedString reads the string at doc[i] with escapes, or that is not valid, as value does.
+func (w *rewriter) escapedString(i int, c ctx) (int, error) {
+	end, in, err := w.scanString(i)
+	if err != nil || c.check || c.rule == nil && !w.scan {
+		return end, err
 	}
-	switch b := w.doc[i]; {
-	case b == '"':
-		end, in, err := w.scanString(i)
-		if err != nil || c.check || c.rule == nil && (!w.scan || !in.escaped && !in.mayChange()) {
-			return end, err // the common case: nothing to do
-		}
-		v := w.doc[i+1 : end-1]
-		if in.escaped {
-			if w.str == nil {
-				w.str = make([]byte, 0, 256)
-			}
-			w.str = unescape(w.str[:0], v)
-			v = w.str
-			in = infoOf(v)
-		}
-		w.leaf(i, end, v, true, &in, &c)
-		return end, nil
-	case b == '-' || isDigit(b):
-		end, err := w.scanNumber(i)
-		if err != nil || c.check || c.rule == nil && !w.scan {
-			return end, err
-		}
-		v := w.doc[i:end]
-		in := infoOf(v)
-		w.leaf(i, end, v, allDigits(v), &in, &c)
-		return end, nil
+	if w.str == nil {
+		w.str = make([]byte, 0, 256)
 	}
-	return -1, nil
+	w.str = unescape(w.str[:0], w.doc[i+1:end-1])
+	in = infoOf(w.str)
+	w.leaf(i, end, w.str, true, &in, &c)
+	return end, nil
+}
+
+// number reads the number at doc[i] as value does.
+func (w *rewriter) number(i int, c ctx) (int, error) {
+	end, err := w.scanNumber(i)
+	if err != nil || c.check || c.rule == nil && !w.scan {
+		return end, err
+	}
+	v := w.doc[i:end]
+	in := infoOf(v)
+	w.leaf(i, end, v, allDigits(v), &in, &c)
+	return end, nil
 }
 
 // maskName masks the member name doc[start:end], decoded name, with MaskText.

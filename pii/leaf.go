@@ -22,12 +22,12 @@ func (w *rewriter) leaf(start, end int, v []byte, hinted bool, in *info, c *ctx)
 			if hinted {
 				hint = hintFor(c.name)
 			}
-			if kind = classify(v, hint); kind == "" {
+			if kind = classify(v, in, hint); kind == "" {
 				kind = w.wholeFinding(v)
 			}
 		}
 		if r.Action == ActionPseudonym {
-			w.masked = appendPseudonym(w.e, w.maskBuf(), kind, v)
+			w.masked = w.pseudonym(kind, v)
 			w.replace(start, end)
 			return
 		}
@@ -44,7 +44,7 @@ func (w *rewriter) leaf(start, end int, v []byte, hinted bool, in *info, c *ctx)
 	if hinted {
 		hint = hintFor(c.name)
 	}
-	if kind := classify(v, hint); kind != "" {
+	if kind := classify(v, in, hint); kind != "" {
 		w.masked = appendMask(w.maskBuf(), kind, v)
 		if !bytes.Equal(w.masked, v) {
 			w.replace(start, end)
@@ -67,6 +67,35 @@ func (w *rewriter) replace(start, end int) {
 	w.n++
 }
 
+// pseudonymMemo remembers the last pseudonyms made for one document: a list of a customer's
+// accounts has the customer's identity number in every one, and a pseudonym costs an HMAC.
+type pseudonymMemo struct {
+	next    int
+	entries [4]struct {
+		kind             Kind
+		value, pseudonym []byte
+	}
+}
+
+// pseudonym returns the pseudonym of v in the buffer for masked values.
+func (w *rewriter) pseudonym(kind Kind, v []byte) []byte {
+	m := w.pseudonyms
+	if m == nil {
+		m = new(pseudonymMemo)
+		w.pseudonyms = m
+	}
+	for _, x := range m.entries {
+		if x.pseudonym != nil && x.kind == kind && bytes.Equal(x.value, v) {
+			return append(w.maskBuf(), x.pseudonym...)
+		}
+	}
+	p := appendPseudonym(w.e, w.maskBuf(), kind, v)
+	x := &m.entries[m.next]
+	x.kind, x.value, x.pseudonym = kind, bytes.Clone(v), bytes.Clone(p)
+	m.next = (m.next + 1) % len(m.entries)
+	return p
+}
+
 // maskBuf returns the buffer for masked values, emptied: one for all the values of a document.
 func (w *rewriter) maskBuf() []byte {
 	if w.masked == nil {
@@ -84,27 +113,27 @@ func (w *rewriter) wholeFinding(v []byte) Kind {
 	return ""
 }
 
-// classify returns the kind of v when the member-name hint fits it, or "".
-func classify(v []byte, hint Kind) Kind {
+// classify returns the kind of v, which in describes, when the member-name hint fits it, or "".
+func classify(v []byte, in *info, hint Kind) Kind {
 	switch hint {
 	case Name:
-		if looksLikeName(v) {
+		if in.mayName() && looksLikeName(v) {
 			return Name
 		}
 	case IDNumber:
-		if digits(v) > 0 {
+		if in.digits > 0 {
 			return IDNumber
 		}
 	case Phone:
-		if digits(v) >= 7 && onlyOf(v, " -+()") {
+		if in.digits >= 7 && onlyOf(v, " -+()") {
 			return Phone
 		}
 	case Card:
-		if digits(v) > 0 && onlyOf(v, " -") {
+		if in.digits > 0 && onlyOf(v, " -") {
 			return Card
 		}
 	case Account:
-		if n := digits(v); n > 0 && onlyOf(v, " -") {
+		if n := in.digits; n > 0 && onlyOf(v, " -") {
 			var d [19]byte
 			if n >= 13 && n <= 19 && luhnValid(appendDigits(d[:0], v)) {
 				return Card
@@ -118,17 +147,6 @@ func classify(v []byte, hint Kind) Kind {
 		}
 	}
 	return ""
-}
-
-// digits counts the ASCII digits of v.
-func digits(v []byte) int {
-	n := 0
-	for _, c := range v {
-		if isDigit(c) {
-			n++
-		}
-	}
-	return n
 }
 
 // onlyOf reports whether v has nothing but ASCII digits and the bytes of seps.
@@ -197,6 +215,23 @@ func (w *rewriter) scanString(i int) (end int, in info, err error) {
 		}
 	}
 	return 0, info{}, w.syntax(len(d), "in a string")
+}
+
+// plainString is scanString of the string at doc[i] when it has no escapes, as most do, small
+// enough to be inlined; it returns end -1 for any other string.
+func (w *rewriter) plainString(i int) (end int, in info) {
+	for k, b := range w.doc[i+1:] {
+		c := byteClass[b]
+		if c&clStop != 0 {
+			if b != '"' {
+				break
+			}
+			return i + 2 + k, in
+		}
+		in.class |= c
+		in.digits += int(c & clDigit)
+	}
+	return -1, in
 }
 
 // plainPrefix returns the length of the longest prefix of s without quotes, backslashes and
@@ -329,7 +364,12 @@ func unescape(dst, s []byte) []byte {
 func appendQuoted(dst, s []byte) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
-	for i := 0; i < len(s); {
+	i := 0 // s[:i] needs no escapes: copied at once
+	for i < len(s) && s[i] >= 0x20 && s[i] < utf8.RuneSelf && s[i] != '"' && s[i] != '\\' {
+		i++
+	}
+	dst = append(dst, s[:i]...)
+	for i < len(s) {
 		c := s[i]
 		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
 			dst = append(dst, c)

@@ -80,9 +80,12 @@ func appendKept[T text](dst []byte, v T, head, tail, prefix int) []byte {
 	}
 	head += prefix
 	k := 0 // significant characters seen
-	if ascii { // card, ID and phone numbers: a byte is a character
-		dst = slices.Grow(dst, len(v))
-		for i := 0; i < len(v); i++ {
+	if ascii {
+		// Card, ID and phone numbers: a byte is a character.
+		start := len(dst)
+		dst = slices.Grow(dst, len(v))[:start+len(v)]
+		out := dst[start:]
+		for i := range out {
 			c := v[i]
 			if isAlnum(c) || c == '*' {
 				if k >= head && k < n-tail {
@@ -90,7 +93,7 @@ func appendKept[T text](dst []byte, v T, head, tail, prefix int) []byte {
 				}
 				k++
 			}
-			dst = append(dst, c)
+			out[i] = c
 		}
 		return dst
 	}

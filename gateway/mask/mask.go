@@ -17,7 +17,7 @@ import (
 // Policy compiles an API's masking policy: its rules, with the fields it
 // encrypts kept as they are (they are encrypted, not masked, next), and the
 // detectors on unlisted fields if the API scans.
-func Policy(api *registry.API) (*pii.Policy, error) {
+func Policy(api *registry.API) (*pii.Compiled, error) {
 	p := &pii.Policy{Scan: api.ScansPII()}
 	for _, path := range api.Protection.Encrypt {
 		p.Rules = append(p.Rules, pii.Rule{Path: path, Action: pii.ActionKeep})
@@ -25,18 +25,15 @@ func Policy(api *registry.API) (*pii.Policy, error) {
 	for _, r := range api.Protection.Mask {
 		p.Rules = append(p.Rules, pii.Rule{Path: r.Path, Kind: pii.Kind(r.Kind), Action: pii.Action(r.Action)})
 	}
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
 	if !p.Scan && len(api.Protection.Mask) == 0 {
-		return nil, nil // nothing to mask
+		return nil, p.Validate() // nothing to mask
 	}
-	return p, nil
+	return p.Compile()
 }
 
 // AuditPolicy compiles the selection of an API's audit body: the
 // allow-listed request fields kept, every other field dropped.
-func AuditPolicy(api *registry.API) (*pii.Policy, error) {
+func AuditPolicy(api *registry.API) (*pii.Compiled, error) {
 	if len(api.Protection.AuditBody) == 0 {
 		return nil, nil
 	}
@@ -45,20 +42,18 @@ func AuditPolicy(api *registry.API) (*pii.Policy, error) {
 		p.Rules = append(p.Rules, pii.Rule{Path: path, Action: pii.ActionKeep})
 	}
 	p.Rules = append(p.Rules, pii.Rule{Path: "/**", Action: pii.ActionDrop})
-	return p, p.Validate()
+	return p.Compile()
 }
-
-// scanAll masks whatever the detectors and field-name hints recognize.
-var scanAll = &pii.Policy{Scan: true}
 
 // AuditBody is what the audit record keeps of a request body: the fields
 // selected by sel (from AuditPolicy), masked. Nothing else of the body is kept.
-func AuditBody(e *pii.Engine, body []byte, sel *pii.Policy) ([]byte, error) {
-	kept, _, err := e.MaskJSON(body, sel)
+func AuditBody(e *pii.Engine, body []byte, sel *pii.Compiled) ([]byte, error) {
+	kept, _, err := e.MaskJSONCompiled(body, sel)
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := e.MaskJSON(kept, scanAll)
+	// A nil policy scans everything: whatever the detectors and field-name hints recognize.
+	out, _, err := e.MaskJSONCompiled(kept, nil)
 	return out, err
 }
 
@@ -67,7 +62,7 @@ type Handler struct {
 	Engine *pii.Engine
 	// Policies are the compiled policies by U_API_ID; an API without one is
 	// not masked.
-	Policies map[string]*pii.Policy
+	Policies map[string]*pii.Compiled
 	MaxBody  int
 }
 
@@ -75,7 +70,7 @@ type Handler struct {
 // A response that cannot be masked is not sent: it fails closed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next stage.Handler) error {
 	ex := stage.FromContext(r.Context())
-	var p *pii.Policy
+	var p *pii.Compiled
 	if ex.API != nil {
 		p = h.Policies[ex.API.ID]
 	}
@@ -91,7 +86,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next stage.H
 	}
 	switch {
 	case buf.IsJSON():
-		out, _, err := h.Engine.MaskJSON(buf.Body.Bytes(), p)
+		out, _, err := h.Engine.MaskJSONCompiled(buf.Body.Bytes(), p)
 		if err != nil {
 			return problem.Wrap(err, problem.UpstreamUnavailable, "the bank's response could not be delivered")
 		}

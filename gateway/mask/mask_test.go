@@ -35,7 +35,7 @@ func run(t *testing.T, api *registry.API, contentType, body string) (*httptest.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{Engine: engine(t), Policies: map[string]*pii.Policy{api.ID: p}, MaxBody: 1 << 20}
+	h := &Handler{Engine: engine(t), Policies: map[string]*pii.Compiled{api.ID: p}, MaxBody: 1 << 20}
 	r := httptest.NewRequest("GET", "/v1/accounts", nil)
 	r = r.WithContext(stage.WithExchange(context.Background(), &stage.Exchange{API: api}))
 	w := httptest.NewRecorder()
