@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/bankguard/bankguard/httpsig"
 )
@@ -228,6 +229,11 @@ func (p *Profile) Validate() error {
 			bad(at+".app_id", "must be present and unique")
 		}
 		seen[a.AppID] = true
+		switch a.Status {
+		case "", "active", "suspended", "pending", "exited":
+		default:
+			bad(at+".status", "must be active, suspended, pending or exited, is %q", a.Status)
+		}
 		if a.Level != "A1" && a.Level != "A2" {
 			bad(at+".level", "must be A1 or A2, is %q", a.Level)
 		}
@@ -256,8 +262,13 @@ func (p *Profile) Validate() error {
 			bad(at+".body", "must be JSON")
 		}
 	})
-	if rl := p.Endpoints.RateLimited; rl != nil && (rl.Limit <= 0 || rl.Window == "") {
-		bad("endpoints.rate_limited", "limit (> 0) and window are required")
+	if rl := p.Endpoints.RateLimited; rl != nil {
+		if rl.Limit <= 0 {
+			bad("endpoints.rate_limited.limit", "must be a number of calls greater than 0")
+		}
+		if w, err := time.ParseDuration(rl.Window); err != nil || w <= 0 {
+			bad("endpoints.rate_limited.window", "must be a positive duration such as \"1s\" or \"1m\", is %q", rl.Window)
+		}
 	}
 	return errors.Join(errs...)
 }

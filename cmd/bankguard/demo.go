@@ -88,7 +88,8 @@ Try it in another terminal:
   go run ./cmd/bankguard call%[1]s --app demo-a2-ecdsa GET /v1/holdings
   go run ./cmd/bankguard call%[1]s --app demo-a1-hmac GET /v1/accounts         # refused: A2 needs a key pair
   curl --cacert %[2]s %[3]s/v1/products   # refused: no signature
+  go run ./cmd/bankguard assess --profile %[4]s --out assessment   # T/PCAC 0008-2020 report
 
-Developer manual: docs/developer-manual.md
-`, profileFlag, ca, gatewayURL)
+Developer manual: docs/developer-manual.md · assessor guide: docs/assessor.md
+`, profileFlag, ca, gatewayURL, profile)
 }

@@ -26,6 +26,9 @@ Usage:
         Send a signed request and verify the bank's response signature.
   bankguard audit verify|export|prove|consistency|check-proof [--data DIR]
         Verify, export and prove the tamper-evident audit log.
+  bankguard assess --profile FILE [--out DIR] [--only IDS] [--format html,json,junit,sarif]
+        Test a target against T/PCAC 0008-2020 and write the reports
+        (also: assess files|catalog|workbook init|keygen|verify-report).
 
 Run 'bankguard COMMAND --help' for a command's flags.
 `
@@ -52,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return callCmd(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], stdout, stderr)
+	case "assess":
+		return assessCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

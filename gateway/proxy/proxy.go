@@ -46,11 +46,13 @@ const (
 
 const internalPrefix = "Bankguard-"
 
-// Response headers that disclose backend software or internals (canonical keys).
+// Response headers that disclose backend software or internals, and those
+// the edge sets itself, which a backend's copy would duplicate (canonical keys).
 var revealing = map[string]bool{
 	"Server": true, "X-Powered-By": true, "X-Aspnet-Version": true, "X-Aspnetmvc-Version": true,
 	"X-Runtime": true, "X-Generator": true, "X-Backend-Server": true, "X-Served-By": true,
 	"Via": true, "Set-Cookie": true, "X-Request-Id": true,
+	"X-Content-Type-Options": true, "Strict-Transport-Security": true,
 }
 
 // Backend 4xx statuses passed on to the application (with our body).
