@@ -137,6 +137,9 @@ func Prepare(ctx context.Context, o Options) (string, error) {
 			return "", fmt.Errorf("demo: app %s: %w", app.ID, err)
 		}
 	}
+	if err := seedUsers(ctx, st, dir); err != nil {
+		return "", err
+	}
 	if err := writeConfig(at(ConfigFile), cfg); err != nil {
 		return "", err
 	}
@@ -305,11 +308,15 @@ func seedApp(ctx context.Context, st *sqlite.Store, ca *ca, dir string, app App)
 	appDir := filepath.Join(dir, "demo", "apps", app.ID)
 	if rec, err := st.App(ctx, app.ID); err == nil {
 		// Registered by an earlier run; add what a newer demo gives apps.
-		if app.EncryptionKeyID() == "" || len(rec.EncryptionKeyPEM) > 0 {
-			return nil
+		changed := authorizationFields(&rec)
+		if app.EncryptionKeyID() != "" && len(rec.EncryptionKeyPEM) == 0 {
+			if err := addEncryptionKey(&rec, app, appDir); err != nil {
+				return err
+			}
+			changed = true
 		}
-		if err := addEncryptionKey(&rec, app, appDir); err != nil {
-			return err
+		if !changed {
+			return nil
 		}
 		return st.PutApp(ctx, rec)
 	}
@@ -317,6 +324,7 @@ func seedApp(ctx context.Context, st *sqlite.Store, ca *ca, dir string, app App)
 		return err
 	}
 	rec := registry.App{ID: app.ID, Name: app.Name, Status: app.Status}
+	authorizationFields(&rec)
 	if app.EncryptionKeyID() != "" {
 		if err := addEncryptionKey(&rec, app, appDir); err != nil {
 			return err

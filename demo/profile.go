@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"path/filepath"
+	"strings"
 
 	"github.com/bankguard/bankguard/config"
 	"github.com/bankguard/bankguard/fieldcrypt"
@@ -46,10 +47,11 @@ func WriteProfile(dir, gatewayURL, adminURL string, cfg *config.File, users []sa
 			pa.EncryptionKey = filepath.Join(appDir, EncryptionKeyFile)
 		}
 		pa.Credentials = []profile.Credential{cred}
+		pa.RedirectURI = RedirectURI(app.ID)
 		p.Apps = append(p.Apps, pa)
 	}
 	for _, u := range users {
-		pu := profile.User{Username: u.ID}
+		pu := profile.User{Username: strings.ToLower(u.ID)}
 		for _, a := range u.Accounts {
 			pu.Accounts = append(pu.Accounts, a.ID)
 		}
@@ -57,6 +59,8 @@ func WriteProfile(dir, gatewayURL, adminURL string, cfg *config.File, users []sa
 		if err := os.MkdirAll(filepath.Join(demoDir, userDir), 0o700); err != nil {
 			return "", err
 		}
+		pu.PasswordFile = filepath.Join(userDir, PasswordFile)
+		pu.TOTPSecretFile = filepath.Join(userDir, TOTPSecretFile)
 		pu.PaymentPasswordFile = filepath.Join(userDir, "payment-password")
 		if err := writePrivate(filepath.Join(demoDir, pu.PaymentPasswordFile), []byte(u.PaymentPassword+"\n")); err != nil {
 			return "", err
@@ -82,16 +86,22 @@ func WriteProfile(dir, gatewayURL, adminURL string, cfg *config.File, users []sa
 	ep := func(method, path, app string) *profile.Endpoint {
 		return &profile.Endpoint{Method: method, Path: path, App: app}
 	}
+	// Calls to user-bound APIs are made for the first user, who signs in at
+	// the bank's pages and consents to the scopes named.
+	forUser := func(e *profile.Endpoint, scopes ...string) *profile.Endpoint {
+		e.User, e.Scopes = p.Users[0].Username, scopes
+		return e
+	}
 	p.Endpoints = profile.Endpoints{
 		Ping:              ep("GET", "/v1/ping", "demo-a1-hmac"),
 		A1Read:            ep("GET", "/v1/products", "demo-a1-hmac"),
-		A2Read:            ep("GET", "/v1/accounts/"+url.PathEscape(own)+"/balance", "demo-a2-sm2"),
-		A2Transfer:        &profile.Endpoint{Method: "POST", Path: "/v1/transfers", App: "demo-a2-ecdsa", Body: transfer},
+		A2Read:            forUser(ep("GET", "/v1/accounts/"+url.PathEscape(own)+"/balance", "demo-a2-sm2"), "accounts"),
+		A2Transfer:        forUser(&profile.Endpoint{Method: "POST", Path: "/v1/transfers", App: "demo-a2-ecdsa", Body: transfer}, "transfers"),
 		InvalidParameter:  ep("GET", "/v1/products?page_size=100000", "demo-a1-hmac"),
-		OtherUserResource: ep("GET", "/v1/accounts/"+url.PathEscape(other)+"/balance", "demo-a2-sm2"),
+		OtherUserResource: forUser(ep("GET", "/v1/accounts/"+url.PathEscape(other)+"/balance", "demo-a2-sm2"), "accounts"),
 		Terminated:        ep("GET", "/v1/loyalty-points", "demo-a2-sm2"),
 		Deprecated:        ep("GET", "/v1/exchange-rates", "demo-a1-hmac"),
-		PersonalData:      ep("GET", "/v1/accounts", "demo-a2-sm2"),
+		PersonalData:      forUser(ep("GET", "/v1/accounts", "demo-a2-sm2"), "accounts"),
 		AuditRecords:      &profile.Endpoint{Method: "GET", Path: "/admin/v1/audit/records"},
 	}
 	if err := p.Validate(); err != nil {

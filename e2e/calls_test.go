@@ -109,7 +109,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("another user's account", func(t *testing.T) {
-		expect(t, s.call("demo-a2-sm2", "GET", "/v1/accounts/"+other.ID+"/balance", nil), 404, "not_found")
+		expect(t, s.call("demo-a2-sm2", "GET", "/v1/accounts/"+other.ID+"/balance", nil), 403, "resource_forbidden")
 	})
 	t.Run("A2 refuses an HMAC app, and the refusal is signed", func(t *testing.T) {
 		resp := s.call("demo-a1-hmac", "GET", "/v1/accounts", nil)

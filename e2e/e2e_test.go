@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/bankguard/bankguard/gateway/bankkeys"
 	"github.com/bankguard/bankguard/httpsig"
 	"github.com/bankguard/bankguard/node"
+	"github.com/bankguard/bankguard/oauth/authflow"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/profile"
 	"github.com/bankguard/bankguard/sdk"
@@ -34,6 +36,7 @@ type sandbox struct {
 	node    *node.Node
 	profile *profile.Profile
 	logs    *syncWriter
+	tokens  map[string]string // access tokens by App_ID, for the first customer
 }
 
 func startDemo(t *testing.T) *sandbox {
@@ -68,7 +71,7 @@ func startDemo(t *testing.T) *sandbox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &sandbox{t: t, dir: dir, node: n, profile: p, logs: logs}
+	return &sandbox{t: t, dir: dir, node: n, profile: p, logs: logs, tokens: map[string]string{}}
 }
 
 // client returns an SDK client signing as appID.
@@ -89,12 +92,51 @@ func (s *sandbox) call(appID, method, path string, body []byte) *sdk.Response {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	if userBound(path) {
+		req.Header.Set("Authorization", "Bearer "+s.token(appID))
+	}
 	resp, err := s.client(appID).Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s as %s: %v", method, path, appID, err)
 	}
 	checkCommon(s.t, resp.Response, resp.Body)
 	return resp
+}
+
+// userBound reports whether a sandbox path acts for a customer.
+func userBound(path string) bool {
+	for _, p := range []string{"/v1/accounts", "/v1/holdings", "/v1/transfers"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// token returns an access token of appID for the first customer, obtained
+// once through the bank's pages. demo-a2-ecdsa gets the fund scope (with the
+// second factor); the other apps read only, so that the customer's TOTP code
+// is used once per demo.
+func (s *sandbox) token(appID string) string {
+	s.t.Helper()
+	if tok, ok := s.tokens[appID]; ok {
+		return tok
+	}
+	ctx := context.Background()
+	f, err := authflow.FromProfile(ctx, s.profile, appID, s.profile.Users[0].Username, demo.RedirectURI(appID))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req := authflow.Request{Scopes: []string{"accounts", "holdings"}, SkipSecondFactor: true}
+	if appID == "demo-a2-ecdsa" {
+		req = authflow.Request{Scopes: []string{"accounts", "holdings", "transfers"}, AcknowledgeRisk: true}
+	}
+	tokens, err := f.Run(ctx, req)
+	if err != nil {
+		s.t.Fatalf("authorizing %s: %v", appID, err)
+	}
+	s.tokens[appID] = tokens.AccessToken
+	return tokens.AccessToken
 }
 
 // checkCommon asserts what every response must have (CONTRACT.md §4).

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,16 @@ type Admin struct {
 	// Audit and AuditHasher serve audit queries and proofs.
 	Audit       audit.Store
 	AuditHasher *audit.Hasher
+	// Tokens revokes users' tokens (the active disconnect); nil when the
+	// node has no authorization server.
+	Tokens TokenRevoker
+}
+
+// TokenRevoker revokes every token of an app or of a user at once
+// (T/PCAC 0008-2020 5.2.1 e).
+type TokenRevoker interface {
+	RevokeApp(ctx context.Context, appID string) (int, error)
+	RevokeUser(ctx context.Context, userID string) (int, error)
 }
 
 // appView is an app as the admin API shows it: no key material.
@@ -49,6 +60,8 @@ func (a *Admin) Handler() http.Handler {
 	mux.Handle("GET /admin/v1/apps", a.guard(a.listApps))
 	mux.Handle("POST /admin/v1/apps/{app_id}/status", a.guard(a.setAppStatus))
 	mux.Handle("POST /admin/v1/reload", a.guard(a.reloadRegistry))
+	mux.Handle("POST /admin/v1/apps/{app_id}/revoke-tokens", a.guard(a.revokeTokens("app_id")))
+	mux.Handle("POST /admin/v1/users/{user_id}/revoke-tokens", a.guard(a.revokeTokens("user_id")))
 	mux.Handle("GET /admin/v1/audit/records", a.guard(a.auditRecords))
 	mux.Handle("GET /admin/v1/audit/proof", a.guard(a.auditProof))
 	mux.Handle("GET /admin/v1/audit/checkpoints", a.guard(a.auditCheckpoints))
@@ -123,6 +136,27 @@ func (a *Admin) setAppStatus(w http.ResponseWriter, r *http.Request) (string, er
 		return "", err
 	}
 	return fmt.Sprintf("app %s status %s (%s)", id, req.Status, req.Reason), writeJSON(w, map[string]any{"app_id": id, "status": req.Status})
+}
+
+// revokeTokens revokes at once every token of the app or user in the path
+// parameter: their next call is refused.
+func (a *Admin) revokeTokens(param string) func(http.ResponseWriter, *http.Request) (string, error) {
+	return func(w http.ResponseWriter, r *http.Request) (string, error) {
+		if a.Tokens == nil {
+			return "", problem.New(problem.NotFound, "this gateway has no authorization server")
+		}
+		id := r.PathValue(param)
+		revoke := a.Tokens.RevokeApp
+		if param == "user_id" {
+			revoke = a.Tokens.RevokeUser
+		}
+		n, err := revoke(r.Context(), id)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("revoked %d tokens of %s %s", n, strings.TrimSuffix(param, "_id"), id),
+			writeJSON(w, map[string]any{param: id, "revoked_tokens": n})
+	}
 }
 
 func (a *Admin) reloadRegistry(w http.ResponseWriter, r *http.Request) (string, error) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/bankguard/bankguard/audit"
@@ -14,6 +15,7 @@ import (
 	"github.com/bankguard/bankguard/gateway/mask"
 	"github.com/bankguard/bankguard/gateway/proxy"
 	"github.com/bankguard/bankguard/gateway/stage"
+	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/problem"
 )
 
@@ -63,6 +65,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	switch path := r.URL.Path; {
+	case g.opts.Pages != nil && slices.Contains(g.opts.PageRoutes, path):
+		// The bank's own pages for its users: they keep their own history
+		// of sign-ins and consents rather than API audit records.
+		rec.system = true
+		g.opts.Pages.ServeHTTP(rec, r)
 	case path != HealthPath && path != bankkeys.Path && path != AuditKeysPath && path != EncryptionKeysPath:
 		if err := s.pipeline.ServeHTTP(rec, r); err != nil {
 			ex.Err = err
@@ -130,6 +137,12 @@ func (g *Gateway) audit(ctx context.Context, s *snapshot, r *http.Request, ex *s
 	}
 	if ex.App != nil {
 		rec.AppID = ex.App.ID
+	}
+	if ex.User != "" && g.opts.PII != nil {
+		// The customer number, kept only as a keyed pseudonym (like an
+		// account number), so that records of one user can be found
+		// without the log naming anyone (T/PCAC 0008-2020 9.2.1).
+		rec.User = g.opts.PII.Pseudonym(pii.Account, ex.User)
 	}
 	rec.KeyID = ex.KeyID
 	if status >= 400 {

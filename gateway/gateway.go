@@ -27,6 +27,7 @@ import (
 	"github.com/bankguard/bankguard/gateway/signature"
 	"github.com/bankguard/bankguard/gateway/stage"
 	"github.com/bankguard/bankguard/httpsig"
+	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/registry"
 )
@@ -58,9 +59,20 @@ type Options struct {
 	MaxBodyBytes int64
 	// InterfaceVersion is reported by the connectivity check.
 	InterfaceVersion string
-	// Builtin APIs served by the gateway itself (the connectivity check).
+	// Builtin APIs served by the gateway itself (the connectivity check, the
+	// authorization server's endpoints).
 	Builtin []registry.API
-	Logger  *slog.Logger
+	// OAuth serves the builtin:oauth APIs; nil answers them 404.
+	OAuth OAuthEndpoints
+	// Introspector checks the access tokens of user-bound APIs; nil refuses
+	// every token, so such APIs fail closed.
+	Introspector oauth.Introspector
+	// Pages are the bank's sign-in, consent and self-service pages, served
+	// at PageRoutes; nil answers those paths as unknown APIs.
+	Pages http.Handler
+	// PageRoutes are the paths Pages serves.
+	PageRoutes []string
+	Logger     *slog.Logger
 	// Now is the clock (nil means time.Now).
 	Now func() time.Time
 }

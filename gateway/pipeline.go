@@ -15,7 +15,9 @@ import (
 	"github.com/bankguard/bankguard/gateway/route"
 	"github.com/bankguard/bankguard/gateway/signature"
 	"github.com/bankguard/bankguard/gateway/stage"
+	"github.com/bankguard/bankguard/gateway/usertoken"
 	"github.com/bankguard/bankguard/gateway/validate"
+	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/problem"
 )
@@ -28,6 +30,7 @@ import (
 //	body       read once, bounded; media type          413, 415
 //	signature  RFC 9421 + RFC 9530, level, replay      401, 403
 //	validate   OpenAPI parameters and body             400
+//	usertoken  user-bound APIs: token, consent, account 401, 403
 //	inputs     sensitive fields sealed to the bank     400
 //	outputs    encrypt clearing data to the app        403
 //	mask       personal data in the response masked
@@ -69,6 +72,7 @@ func (g *Gateway) pipeline(ctx context.Context, s *snapshot) (stage.Handler, err
 		&body.Handler{Limit: g.opts.MaxBodyBytes, MediaTypes: mediaTypes},
 		&signature.Handler{Config: g.opts.Signature, Keys: s.keys, Nonces: g.opts.Nonces, Now: g.opts.Now},
 		&validate.Handler{Operations: ops},
+		&usertoken.Handler{Introspector: g.introspector(), Now: g.opts.Now},
 		&fieldenc.Inputs{KnownKey: g.knownEncryptionKey},
 		&fieldenc.Outputs{Keys: s.recipient, MaxBody: respsign.DefaultMaxBody},
 	}
@@ -86,8 +90,11 @@ func (g *Gateway) final(w http.ResponseWriter, r *http.Request) error {
 	if api == nil {
 		return problem.Wrap(errors.New("no api matched"), problem.Internal, "the request could not be processed")
 	}
-	if api.Upstream == BuiltinPing {
+	switch api.Upstream {
+	case BuiltinPing:
 		return g.ping(w, r)
+	case BuiltinOAuth:
+		return g.oauth(w, r)
 	}
 	return g.proxy.ServeHTTP(w, r, api.Upstream)
 }
@@ -97,3 +104,20 @@ func (s *snapshot) recipient(appID string) (fieldenc.RecipientKey, bool) {
 	k, ok := s.recipients[appID]
 	return k, ok
 }
+
+// introspector is the configured one, or one that refuses every token: a
+// gateway without an authorization server serves no user-bound call.
+func (g *Gateway) introspector() oauth.Introspector {
+	if g.opts.Introspector != nil {
+		return g.opts.Introspector
+	}
+	return noAuthorization{}
+}
+
+type noAuthorization struct{}
+
+func (noAuthorization) Introspect(context.Context, string) (*oauth.Grant, error) {
+	return nil, oauth.ErrTokenInvalid
+}
+func (noAuthorization) ConsumeOnce(context.Context, string) error     { return oauth.ErrConsentUsed }
+func (noAuthorization) Alert(context.Context, string, string, string) {}

@@ -28,6 +28,7 @@ import (
 	"github.com/bankguard/bankguard/gateway/bankkeys"
 	"github.com/bankguard/bankguard/gateway/proxy"
 	"github.com/bankguard/bankguard/httpsig"
+	"github.com/bankguard/bankguard/oauth/pages"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/registry"
 	"github.com/bankguard/bankguard/sandbox"
@@ -126,6 +127,10 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	if err != nil {
 		return nil, err
 	}
+	authServer, authPages, err := n.authorization(st, key, log)
+	if err != nil {
+		return nil, err
+	}
 	opts := gateway.Options{
 		EncryptionKeys:   encKeys,
 		PII:              masker,
@@ -141,6 +146,11 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 		Builtin:          []registry.API{gateway.PingAPI(cfg.BankCode)},
 		Logger:           log,
 	}
+	if authServer != nil {
+		opts.Builtin = append(opts.Builtin, gateway.OAuthAPIs(cfg.BankCode)...)
+		opts.OAuth, opts.Introspector = authServer, authServer
+		opts.Pages, opts.PageRoutes = authPages, pages.Routes()
+	}
 	if o.WithoutAuditAndMasking {
 		opts.Audit, opts.PII = nil, nil
 		log.Warn("audit log and masking are off (benchmark build)")
@@ -150,7 +160,11 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 		return nil, err
 	}
 	n.Gateway = gw
-	srv, err := server(cfg, o, gw, st, al, log)
+	var tokens gateway.TokenRevoker
+	if authServer != nil {
+		tokens = authServer
+	}
+	srv, err := server(cfg, o, gw, st, al, tokens, log)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +235,9 @@ func (n *Node) startSandbox(cfg *config.File, log *slog.Logger) (string, error) 
 	if n.Sandbox != nil {
 		return "", errors.New("node: the built-in sandbox may back one upstream only")
 	}
-	opts := sandbox.Options{Seed: SandboxSeed}
+	// The gateway names the user of every user-bound call; the sandbox
+	// refuses such a call without one.
+	opts := sandbox.Options{Seed: SandboxSeed, RequireUser: true}
 	// The sandbox plays the bank's backend: it opens the payment passwords
 	// sealed to the bank's encryption key, which the gateway never does.
 	if len(cfg.EncryptionKeys) > 0 && cfg.EncryptionKeys[0].PrivateKeyFile != "" {
@@ -419,7 +435,7 @@ func archiveHourly(ctx context.Context, a *audit.Archiver, log *slog.Logger) {
 	}
 }
 
-func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store, al *auditLog, log *slog.Logger) (*gateway.Server, error) {
+func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store, al *auditLog, tokens gateway.TokenRevoker, log *slog.Logger) (*gateway.Server, error) {
 	gwTLS, err := listenerTLS(cfg, cfg.Gateway.TLS, false)
 	if err != nil {
 		return nil, fmt.Errorf("node: gateway TLS: %w", err)
@@ -441,7 +457,7 @@ func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store,
 		}
 		srv.AdminAddr = cfg.Admin.Addr
 		srv.Admin = (&gateway.Admin{Store: st, Gateway: gw, AllowedClients: cfg.Admin.AllowedClients, Logger: log,
-			Audit: al.store, AuditHasher: al.hasher}).Handler()
+			Audit: al.store, AuditHasher: al.hasher, Tokens: tokens}).Handler()
 	}
 	return srv, nil
 }

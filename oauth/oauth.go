@@ -97,14 +97,17 @@ type Introspector interface {
 // CodeRequest is a validated authorization request plus the user's consent:
 // what the pages hand to the server to issue an authorization code.
 type CodeRequest struct {
-	AppID           string
-	RedirectURI     string
-	CodeChallenge   string // S256 only
-	ConsentID       string
-	UserID          string
-	ACR             string
-	SessionID       string
-	AuthenticatedAt time.Time
+	AppID         string
+	RedirectURI   string
+	CodeChallenge string // S256 only
+	// CodeChallengeMethod is the request's code_challenge_method as sent;
+	// only "S256" is accepted (an absent method means "plain", RFC 7636 4.3).
+	CodeChallengeMethod string
+	ConsentID           string
+	UserID              string
+	ACR                 string
+	SessionID           string
+	AuthenticatedAt     time.Time
 }
 
 // Consents is what the bank-hosted pages need of the authorization server.

@@ -17,7 +17,8 @@ import (
 // Code is a stable, snake_case error code that clients may switch on.
 type Code string
 
-// The error codes of CONTRACT.md §4, plus method_not_allowed.
+// The error codes of CONTRACT.md §4, plus method_not_allowed and
+// token_missing (a user-bound API called without a bearer token, RFC 6750).
 const (
 	RequestInvalid       Code = "request_invalid"
 	SignatureMissing     Code = "signature_missing"
@@ -26,6 +27,7 @@ const (
 	TimestampOutOfWindow Code = "timestamp_out_of_window"
 	ReplayDetected       Code = "replay_detected"
 	AppUnknown           Code = "app_unknown"
+	TokenMissing         Code = "token_missing"
 	TokenInvalid         Code = "token_invalid"
 	TokenExpired         Code = "token_expired"
 	TokenRevoked         Code = "token_revoked"
@@ -60,6 +62,7 @@ var codes = map[Code]codeInfo{
 	TimestampOutOfWindow: {http.StatusUnauthorized, "Timestamp out of window"},
 	ReplayDetected:       {http.StatusUnauthorized, "Replay detected"},
 	AppUnknown:           {http.StatusUnauthorized, "Application unknown"},
+	TokenMissing:         {http.StatusUnauthorized, "Token missing"},
 	TokenInvalid:         {http.StatusUnauthorized, "Token invalid"},
 	TokenExpired:         {http.StatusUnauthorized, "Token expired"},
 	TokenRevoked:         {http.StatusUnauthorized, "Token revoked"},

@@ -84,6 +84,10 @@ type App struct {
 	// opens the clearing data the bank encrypts to it.
 	EncryptionKey string   `json:"encryption_key,omitempty"`
 	GrantedAPIs   []string `json:"granted_apis,omitempty"`
+	// RedirectURI is the app's registered redirect URI, where the bank's
+	// authorization pages send the user back with a code: the assessor
+	// reads the code from that redirect without following it.
+	RedirectURI string `json:"redirect_uri,omitempty"`
 }
 
 // Credential is a request-signing key of a test app.
@@ -116,6 +120,11 @@ type Endpoint struct {
 	App   string `json:"app,omitempty"`
 	APIID string `json:"api_id,omitempty"`
 	Level string `json:"level,omitempty"`
+	// User, for an API that acts for a user, is the username (of users) the
+	// call is made for: the assessor signs in at the bank's pages as that
+	// user, consents to Scopes, and sends the access token it gets.
+	User   string   `json:"user,omitempty"`
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // RateLimited is the endpoint whose rate limit the checks measure.
@@ -189,6 +198,16 @@ func (p *Profile) Path(name string) string {
 // SetDir sets the directory relative file names are resolved against.
 func (p *Profile) SetDir(dir string) { p.dir = dir }
 
+// User returns the user with the given username.
+func (p *Profile) User(username string) (*User, bool) {
+	for i := range p.Users {
+		if p.Users[i].Username == username {
+			return &p.Users[i], true
+		}
+	}
+	return nil, false
+}
+
 // App returns the app with the given id.
 func (p *Profile) App(id string) (*App, bool) {
 	for i := range p.Apps {
@@ -247,7 +266,7 @@ func (p *Profile) Validate() error {
 			validateCredential(fmt.Sprintf("%s.credentials[%d]", at, j), c, bad)
 		}
 	}
-	p.Endpoints.each(func(name string, e *Endpoint) {
+	p.Endpoints.Each(func(name string, e *Endpoint) {
 		at := "endpoints." + name
 		if e.Method == "" || strings.ToUpper(e.Method) != e.Method {
 			bad(at+".method", "must be an upper-case HTTP method")
@@ -257,6 +276,20 @@ func (p *Profile) Validate() error {
 		}
 		if e.App != "" && !seen[e.App] {
 			bad(at+".app", "names no app of this profile: %q", e.App)
+		}
+		if e.User != "" {
+			u, ok := p.User(e.User)
+			switch {
+			case !ok:
+				bad(at+".user", "names no user of this profile: %q", e.User)
+			case u.PasswordFile == "":
+				bad(at+".user", "user %q has no password_file to sign in with", e.User)
+			case len(e.Scopes) == 0:
+				bad(at+".scopes", "a call for a user needs the scopes to consent to")
+			}
+			if a, ok := p.App(e.App); e.App == "" || ok && a.RedirectURI == "" {
+				bad(at+".app", "a call for a user needs an app with a redirect_uri")
+			}
 		}
 		if len(e.Body) > 0 && !json.Valid(e.Body) {
 			bad(at+".body", "must be JSON")
@@ -289,7 +322,8 @@ func validateCredential(at string, c Credential, bad func(path, format string, a
 	}
 }
 
-func (e *Endpoints) each(f func(name string, e *Endpoint)) {
+// Each calls f for every endpoint the profile names, with its field name.
+func (e *Endpoints) Each(f func(name string, e *Endpoint)) {
 	named := []struct {
 		name string
 		ep   *Endpoint

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +32,10 @@ import (
 //	  scan_pii: true                     # default: true for A2
 //	  encrypt: [/entries/*/account_number]   # response fields encrypted to the app
 //	  sensitive: [/payment_password]     # request fields that must arrive encrypted
+//	  scope: transfers                   # consent scope: the API is user-bound (empty: app-level)
+//	  fund: true                         # fund transaction: two-factor tokens only
+//	  account_param: account_id          # path parameter holding an account id
+//	  account_field: /from_account_id    # request body member holding the debited account
 const Extension = "x-bankguard"
 
 type extension struct {
@@ -101,6 +107,9 @@ func operationAPI(doc *openapi3.T, path string, item *openapi3.PathItem, method 
 	if id.Level != ext.Level {
 		return API{}, fmt.Errorf("%s: level %s disagrees with U_API_ID %s", Extension, ext.Level, ext.APIID)
 	}
+	if err := checkUserBinding(&ext.Protection, ext.Level, path, item, op); err != nil {
+		return API{}, fmt.Errorf("%s: %w", Extension, err)
+	}
 	if ext.Status == "" {
 		ext.Status = APIActive
 	}
@@ -152,6 +161,9 @@ func (p *Protection) validate() error {
 			return fmt.Errorf("audit_body lists %s, a sensitive field: sensitive inputs never reach the audit log", path)
 		}
 	}
+	if err := p.validateUserBinding(); err != nil {
+		return err
+	}
 	for _, list := range [][]string{p.AuditBody, p.Encrypt, p.Sensitive, maskPaths(p.Mask)} {
 		for _, path := range list {
 			if !strings.HasPrefix(path, "/") {
@@ -168,4 +180,68 @@ func maskPaths(rules []MaskRule) []string {
 		out[i] = r.Path
 	}
 	return out
+}
+
+// scopeName is the form of a consent scope: a lower-case word, as the
+// consent page and the tokens name it.
+var scopeName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
+// validateUserBinding checks the user binding on its own: a well-formed
+// scope, and no fund flag or account reference without one (a binding
+// without a scope would silently bind nothing).
+func (p *Protection) validateUserBinding() error {
+	switch {
+	case p.Scope != "" && !scopeName.MatchString(p.Scope):
+		return fmt.Errorf("scope %q must be a lower-case word of letters, digits and _ (at most 32)", p.Scope)
+	case p.Scope == "" && p.Fund:
+		return errors.New("fund requires a scope: a fund transaction is always user-bound")
+	case p.Scope == "" && p.AccountParam != "":
+		return errors.New("account_param requires a scope")
+	case p.Scope == "" && p.AccountField != "":
+		return errors.New("account_field requires a scope")
+	case p.AccountField == "":
+		return nil
+	case !strings.HasPrefix(p.AccountField, "/"):
+		return fmt.Errorf("account_field %q must be a JSON pointer starting with /", p.AccountField)
+	}
+	for _, seg := range strings.Split(p.AccountField, "/")[1:] {
+		if seg == "*" || seg == "**" {
+			return fmt.Errorf("account_field %q must name one member: no wildcards", p.AccountField)
+		}
+	}
+	return nil
+}
+
+// checkUserBinding checks the user binding against the operation: a fund
+// API is A2 (fund services are A2, JR/T 0185-2020), account_param is one of
+// the operation's path parameters, and account_field is read from a JSON
+// request body.
+func checkUserBinding(p *Protection, level Level, path string, item *openapi3.PathItem, op *openapi3.Operation) error {
+	if p.Fund && level != A2 {
+		return fmt.Errorf("a fund API must be level A2, not %s", level)
+	}
+	if p.AccountParam != "" {
+		if !strings.Contains(path, "{"+p.AccountParam+"}") || !hasPathParameter(p.AccountParam, op.Parameters, item.Parameters) {
+			return fmt.Errorf("account_param %q is not a path parameter of the operation", p.AccountParam)
+		}
+	}
+	if p.AccountField != "" {
+		if op.RequestBody == nil || op.RequestBody.Value == nil || op.RequestBody.Value.Content.Get("application/json") == nil {
+			return fmt.Errorf("account_field %s needs an application/json request body", p.AccountField)
+		}
+	}
+	return nil
+}
+
+// hasPathParameter reports whether one of the parameter lists declares name
+// in the path.
+func hasPathParameter(name string, lists ...openapi3.Parameters) bool {
+	for _, list := range lists {
+		for _, ref := range list {
+			if ref != nil && ref.Value != nil && ref.Value.In == openapi3.ParameterInPath && ref.Value.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -96,8 +96,14 @@ type App struct {
 	// its signing keys.
 	EncryptionKeyID  string
 	EncryptionKeyPEM []byte
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// RedirectURIs are where the bank's authorization pages may send the
+	// user back with a code; a request's redirect_uri must equal one exactly.
+	RedirectURIs []string
+	// AgreementEnd is when the app's agreement with the bank ends: no user
+	// consent outlasts it (T/PCAC 0008-2020 5.3.2).
+	AgreementEnd time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // CredentialStatus says whether a credential may be used.
@@ -174,8 +180,9 @@ type API struct {
 	Notice       string // shown to callers of a terminated API
 	UpdatedAt    time.Time
 
-	// Protection says what happens to the API's data: audit class and
-	// body, masking, encryption, sensitive inputs.
+	// Protection says what happens to the API's data (audit class and
+	// body, masking, encryption, sensitive inputs) and, for user-bound APIs,
+	// which consent a call needs (scope, fund, account_param, account_field).
 	Protection Protection
 }
 
@@ -204,6 +211,28 @@ type Protection struct {
 	Encrypt []string `json:"encrypt,omitempty"`
 	// Sensitive lists request fields that must arrive encrypted to the bank.
 	Sensitive []string `json:"sensitive,omitempty"`
+
+	// The user binding (T/PCAC 0008-2020 5.3.2, least privilege by App_ID,
+	// API and user; 3.3.2, unauthorized access). They live here, with the
+	// rest of the x-bankguard block, so that every store keeps them with
+	// the API.
+
+	// Scope is the consent scope that covers the API ("accounts",
+	// "holdings", "transfers"). Empty: the API is application-level and
+	// needs no user's access token.
+	Scope string `json:"scope,omitempty"`
+	// Fund marks a fund transaction API: a call needs a token from a
+	// two-factor login (T/PCAC 0008-2020 3.2.2, 5.3.1, 6.2.2). It requires
+	// Scope.
+	Fund bool `json:"fund,omitempty"`
+	// AccountParam names the path parameter that holds an account id; the
+	// account must be among those the user shared in the consent
+	// (object-level authorization). It requires Scope.
+	AccountParam string `json:"account_param,omitempty"`
+	// AccountField is a JSON pointer (RFC 6901) to the request body member
+	// that holds the account the call acts on (the debited account); the
+	// account must be among those the user shared. It requires Scope.
+	AccountField string `json:"account_field,omitempty"`
 }
 
 // MaskRule is one response masking rule.
@@ -212,6 +241,10 @@ type MaskRule struct {
 	Kind   string `json:"kind,omitempty"`   // card, account, id_number, phone, name, email
 	Action string `json:"action,omitempty"` // mask (default), pseudonym, drop, keep
 }
+
+// UserBound reports whether a call needs a user's access token: the API
+// names a consent scope.
+func (a *API) UserBound() bool { return a.Protection.Scope != "" }
 
 // Class returns the API's audit class.
 func (a *API) Class() string {

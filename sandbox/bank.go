@@ -10,12 +10,15 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 )
 
-// Headers the gateway sets on every request it forwards. The sandbox trusts them: it is only
-// reachable through the gateway, which authenticated the application and the user.
+// Headers the gateway sets on the requests it forwards. The sandbox trusts them: it is only
+// reachable through the gateway, which authenticated the application and the user, and which
+// removes any the client sent. The last three come with user-bound calls only.
 const (
 	headerRequestID = "X-Request-Id"
 	headerAppID     = "Bankguard-App-Id"
-	headerUser      = "Bankguard-User"
+	headerUser      = "Bankguard-User"     // the bank's user id the call is made for
+	headerConsent   = "Bankguard-Consent"  // the consent the call runs under
+	headerAccounts  = "Bankguard-Accounts" // the account ids the user shared, comma-separated
 )
 
 // seededUsers is how many customers New creates.
@@ -40,6 +43,11 @@ type Options struct {
 	// PaymentKeyID is the key id of PaymentKey, as sealed values name it
 	// ("sm2:v1:<keyid>:<base64>"). A value sealed under another key id never opens.
 	PaymentKeyID string
+	// RequireUser makes the user-bound APIs (/v1/accounts*, /v1/holdings, /v1/transfers)
+	// answer 401 user_required to a request without Bankguard-User, as a bank's core system
+	// behind a gateway that authorizes users does. False keeps the demo fallback: such a
+	// request acts as the first seeded user.
+	RequireUser bool
 }
 
 // Bank is the demo bank: its ledger lives in memory and it answers the APIs of its OpenAPI
@@ -51,6 +59,7 @@ type Bank struct {
 
 	paymentKey   *sm2.PrivateKey // nil: every transfer is refused
 	paymentKeyID string
+	requireUser  bool
 
 	products []product // sorted by id, read-only
 	byProd   map[string]*product
@@ -62,6 +71,8 @@ type Bank struct {
 	holdings  map[string][]holding
 	transfers []settlement // clearing entries of transfers made through the API
 	seq       int64        // last transaction serial issued
+	// idempotent holds each user's completed transfers by Idempotency-Key (idempotency.go).
+	idempotent map[string]map[string]idempotentTransfer
 }
 
 // New creates a bank with data generated from opts.Seed.
@@ -76,6 +87,8 @@ func New(opts Options) *Bank {
 		seed:         opts.Seed,
 		paymentKey:   opts.PaymentKey,
 		paymentKeyID: opts.PaymentKeyID,
+		requireUser:  opts.RequireUser,
+		idempotent:   map[string]map[string]idempotentTransfer{},
 		products:     catalog(),
 		byProd:       map[string]*product{},
 		customers:    g.customers(seededUsers),
@@ -193,11 +206,11 @@ func (b *Bank) routeTable() []route {
 	return []route{
 		r(http.MethodGet, "/v1/products", b.listProducts),
 		r(http.MethodGet, "/v1/products/{}", b.getProduct),
-		r(http.MethodGet, "/v1/accounts", b.listAccounts),
-		r(http.MethodGet, "/v1/accounts/{}/balance", b.getBalance),
-		r(http.MethodGet, "/v1/accounts/{}/transactions", b.listTransactions),
-		r(http.MethodPost, "/v1/transfers", b.createTransfer),
-		r(http.MethodGet, "/v1/holdings", b.listHoldings),
+		r(http.MethodGet, "/v1/accounts", b.userBound(b.listAccounts)),
+		r(http.MethodGet, "/v1/accounts/{}/balance", b.userBound(b.getBalance)),
+		r(http.MethodGet, "/v1/accounts/{}/transactions", b.userBound(b.listTransactions)),
+		r(http.MethodPost, "/v1/transfers", b.userBound(b.createTransfer)),
+		r(http.MethodGet, "/v1/holdings", b.userBound(b.listHoldings)),
 		r(http.MethodGet, "/v1/reconciliation/{}", b.getReconciliation),
 		r(http.MethodGet, "/v1/exchange-rates", b.listExchangeRates),
 		r(http.MethodGet, "/v1/loyalty-points", b.getLoyaltyPoints),
@@ -207,12 +220,15 @@ func (b *Bank) routeTable() []route {
 // customerOf returns the user the gateway authorized for r, or nil when the id is not a
 // customer of the bank (such a caller owns nothing and sees empty lists and 404s).
 //
-// TEMPORARY: user authorization does not exist in the gateway yet. Until it does, a request
-// without Bankguard-User acts as the first seeded user. Remove this fallback once the gateway
-// always sends the header on user-bound APIs.
+// Without Bankguard-User, a bank with RequireUser has no customer (userBound refused the call
+// already), and one without acts as the first seeded user: the demo fallback from before the
+// gateway authorized users.
 func (b *Bank) customerOf(r *http.Request) *customer {
 	id := strings.TrimSpace(r.Header.Get(headerUser))
 	if id == "" {
+		if b.requireUser {
+			return nil
+		}
 		return b.customers[0]
 	}
 	for _, c := range b.customers {
@@ -223,12 +239,16 @@ func (b *Bank) customerOf(r *http.Request) *customer {
 	return nil
 }
 
-// ownedAccount returns the account with the given id if c owns it. An account of another
-// customer is reported exactly like one that does not exist (T/PCAC 0008-2020 3.3.2, object
-// level authorization). The caller holds b.mu.
-func (b *Bank) ownedAccount(c *customer, id string) (*account, bool) {
+// ownedAccount returns the account with the given id if c owns it and, when the gateway named
+// the accounts the user shared (Bankguard-Accounts), it is one of them. An account of another
+// customer, or one not shared, is reported exactly like one that does not exist (T/PCAC
+// 0008-2020 3.3.2, object level authorization). The caller holds b.mu.
+func (b *Bank) ownedAccount(r *http.Request, c *customer, id string) (*account, bool) {
 	a, ok := b.byAccount[id]
 	if !ok || c == nil || a.owner != c {
+		return nil, false
+	}
+	if shared, named := sharedAccounts(r); named && !shared[id] {
 		return nil, false
 	}
 	return a, true

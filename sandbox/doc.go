@@ -6,10 +6,14 @@
 // developers, and it serves the OpenAPI 3.0.3 document the gateway imports (OpenAPI), whose
 // x-bankguard extension carries each API's U_API_ID, level and lifecycle status.
 //
-// The sandbox trusts the headers the gateway sets (Bankguard-User, Bankguard-App-Id,
-// Bankguard-Api-Id, X-Request-Id) and returns personal data unmasked on purpose: masking and
-// field encryption are the gateway's job (T/PCAC 0008-2020 3.2.5), and the sandbox is the raw
-// material those controls are tested on. It must never be exposed without the gateway in front.
+// The sandbox trusts the headers the gateway sets (Bankguard-User, Bankguard-Consent,
+// Bankguard-Accounts, Bankguard-App-Id, Bankguard-Api-Id, X-Request-Id) and returns personal
+// data unmasked on purpose: masking and field encryption are the gateway's job (T/PCAC 0008-2020
+// 3.2.5), and the sandbox is the raw material those controls are tested on. It must never be
+// exposed without the gateway in front. Within what the gateway authorized it still acts as a
+// core system would: only the accounts the user shared (Bankguard-Accounts) are listed or
+// reachable, a transfer names the consent it ran under and honours Idempotency-Key, and with
+// Options.RequireUser a user-bound call that names no user is refused.
 //
 // It does play the bank's core system for payment passwords: a transfer carries the customer's
 // six-digit payment password sealed to the bank's SM2 encryption key (Options.PaymentKey), the

@@ -62,17 +62,21 @@ func (b *Bank) getProduct(w http.ResponseWriter, r *http.Request, params []strin
 	writeJSON(w, r, http.StatusOK, viewProduct(p))
 }
 
-// listAccounts answers GET /v1/accounts (A2): the authorized user's accounts.
+// listAccounts answers GET /v1/accounts (A2): the authorized user's accounts, only those the
+// user shared with the application when the gateway names them (Bankguard-Accounts).
 func (b *Bank) listAccounts(w http.ResponseWriter, r *http.Request, _ []string) {
 	if _, bad := query(r); bad != nil {
 		writeProblem(w, r, http.StatusBadRequest, codeRequestInvalid, bad.detail)
 		return
 	}
+	shared, named := sharedAccounts(r)
 	b.mu.RLock()
 	list := []accountView{}
 	if c := b.customerOf(r); c != nil {
 		for _, a := range c.accounts {
-			list = append(list, viewAccount(a))
+			if !named || shared[a.id] {
+				list = append(list, viewAccount(a))
+			}
 		}
 	}
 	b.mu.RUnlock()
@@ -86,7 +90,7 @@ func (b *Bank) getBalance(w http.ResponseWriter, r *http.Request, params []strin
 		return
 	}
 	b.mu.RLock()
-	a, ok := b.ownedAccount(b.customerOf(r), params[0])
+	a, ok := b.ownedAccount(r, b.customerOf(r), params[0])
 	var v balanceView
 	if ok {
 		v = balanceView{
@@ -128,7 +132,7 @@ func (b *Bank) listTransactions(w http.ResponseWriter, r *http.Request, params [
 	}
 
 	b.mu.RLock()
-	a, ok := b.ownedAccount(b.customerOf(r), id)
+	a, ok := b.ownedAccount(r, b.customerOf(r), id)
 	page := []txnView{}
 	next := ""
 	if ok {

@@ -15,19 +15,25 @@ import (
 // wantProtection is the data protection each operation declares in its x-bankguard block: the
 // personal fields of every response masked (T/PCAC 0008-2020 3.2.5), reconciliation account
 // numbers encrypted to the application, the payment password sealed, and the audit record of a
-// transfer keeping its fund fields only. No operation overrides scan_pii or audit_class.
+// transfer keeping its fund fields only; and the user binding of every user-bound API (5.3.2):
+// the accounts, holdings and transfers scopes, the account in the path or the debited account in
+// the body, and the transfer a fund API. Reconciliation stays application-level. No operation
+// overrides scan_pii or audit_class.
 var wantProtection = map[string]registry.Protection{
-	"GET /v1/accounts": {Mask: []registry.MaskRule{
+	"GET /v1/accounts": {Scope: "accounts", Mask: []registry.MaskRule{
 		{Path: "/accounts/*/card_number", Kind: "card"},
 		{Path: "/accounts/*/holder_name", Kind: "name"},
 		{Path: "/accounts/*/holder_id_number", Kind: "id_number"},
 		{Path: "/accounts/*/holder_phone", Kind: "phone"},
 	}},
-	"GET /v1/accounts/{account_id}/transactions": {Mask: []registry.MaskRule{
+	"GET /v1/accounts/{account_id}/balance": {Scope: "accounts", AccountParam: "account_id"},
+	"GET /v1/accounts/{account_id}/transactions": {Scope: "accounts", AccountParam: "account_id", Mask: []registry.MaskRule{
 		{Path: "/transactions/*/counterparty_name", Kind: "name"},
 		{Path: "/transactions/*/counterparty_account", Kind: "account"},
 	}},
+	"GET /v1/holdings": {Scope: "holdings"},
 	"POST /v1/transfers": {
+		Scope: "transfers", Fund: true, AccountField: "/from_account_id",
 		AuditBody: []string{"/from_account_id", "/to_card_number", "/to_name", "/amount", "/currency"},
 		Sensitive: []string{"/payment_password"},
 		Mask: []registry.MaskRule{
@@ -81,8 +87,8 @@ func TestImportIntoRegistry(t *testing.T) {
 	}
 }
 
-// checkProtectionPaths checks that every field an x-bankguard block names exists: audit_body
-// and sensitive in the JSON request body, mask and encrypt in the success response. A pointer
+// checkProtectionPaths checks that every field an x-bankguard block names exists: audit_body,
+// sensitive and account_field in the JSON request body, mask and encrypt in the success response. A pointer
 // that names nothing would silently protect nothing.
 func checkProtectionPaths(t *testing.T, key string, op *openapi3.Operation, p registry.Protection) {
 	t.Helper()
@@ -108,6 +114,9 @@ func checkProtectionPaths(t *testing.T, key string, op *openapi3.Operation, p re
 	}
 	check("audit_body", request, p.AuditBody)
 	check("sensitive", request, p.Sensitive)
+	if p.AccountField != "" {
+		check("account_field", request, []string{p.AccountField})
+	}
 	check("encrypt", response, p.Encrypt)
 	for _, r := range p.Mask {
 		check("mask", response, []string{r.Path})

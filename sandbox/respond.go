@@ -7,17 +7,19 @@ import (
 
 // Problem codes (CONTRACT.md §4). They are stable: the gateway passes a backend's 4xx code on.
 const (
-	codeNotFound          = "not_found"
-	codeRequestInvalid    = "request_invalid"
-	codeInsufficientFunds = "insufficient_funds"
-	codeAccountFrozen     = "account_frozen"
-	codeInternal          = "internal"
-	codeMethodNotAllowed  = "method_not_allowed"
-	codeServiceTerminated = "service_terminated"
-	codeUnsupportedMedia  = "unsupported_media_type"
-	codeBodyTooLarge      = "body_too_large"
-	codePasswordIncorrect = "payment_password_incorrect" // 422, see checkPaymentPassword
-	codePasswordLocked    = "payment_password_locked"    // 422, see checkPaymentPassword
+	codeNotFound            = "not_found"
+	codeRequestInvalid      = "request_invalid"
+	codeInsufficientFunds   = "insufficient_funds"
+	codeAccountFrozen       = "account_frozen"
+	codeInternal            = "internal"
+	codeMethodNotAllowed    = "method_not_allowed"
+	codeServiceTerminated   = "service_terminated"
+	codeUnsupportedMedia    = "unsupported_media_type"
+	codeBodyTooLarge        = "body_too_large"
+	codePasswordIncorrect   = "payment_password_incorrect" // 422, see checkPaymentPassword
+	codePasswordLocked      = "payment_password_locked"    // 422, see checkPaymentPassword
+	codeUserRequired        = "user_required"              // 401, see userBound
+	codeIdempotencyConflict = "idempotency_conflict"       // 422, see idempotency.go
 )
 
 // problemTitle returns the fixed, human-readable title of a code.
@@ -43,6 +45,10 @@ func problemTitle(code string) string {
 		return "Payment password incorrect"
 	case codePasswordLocked:
 		return "Payment password locked"
+	case codeUserRequired:
+		return "User required"
+	case codeIdempotencyConflict:
+		return "Idempotency key reused"
 	default:
 		return "Internal error"
 	}

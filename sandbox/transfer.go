@@ -37,16 +37,25 @@ type transferView struct {
 	Memo           string `json:"memo"`
 	BalanceAfter   string `json:"balance_after"`
 	CreatedAt      string `json:"created_at"`
+	// ConsentID is the consent the transfer ran under (Bankguard-Consent), so the user and the
+	// bank can tell which authorization each fund transaction used (T/PCAC 0008-2020 6.2.2).
+	ConsentID string `json:"consent_id,omitempty"`
 }
 
-// createTransfer answers POST /v1/transfers (A2 fund transaction): once the body is valid it
-// verifies the payment password (T/PCAC 0008-2020 6.2.2), and only then looks at the accounts:
-// it debits the paying account and, when the payee card is one of the bank's own, credits it in
-// the same critical section.
+// createTransfer answers POST /v1/transfers (A2 fund transaction): once the body and the
+// Idempotency-Key are valid it verifies the payment password (T/PCAC 0008-2020 6.2.2), and only
+// then looks at the accounts: it answers a retried key with the transfer already made, or debits
+// the paying account and, when the payee card is one of the bank's own, credits it, all in the
+// same critical section. The response names the consent the transfer ran under.
 func (b *Bank) createTransfer(w http.ResponseWriter, r *http.Request, _ []string) {
 	req, status, code, detail := readTransfer(w, r)
 	if code != "" {
 		writeProblem(w, r, status, code, detail)
+		return
+	}
+	key, bad := idempotencyKey(r)
+	if bad != nil {
+		writeProblem(w, r, http.StatusBadRequest, codeRequestInvalid, bad.detail)
 		return
 	}
 	c := b.customerOf(r)
@@ -61,7 +70,20 @@ func (b *Bank) createTransfer(w http.ResponseWriter, r *http.Request, _ []string
 	now := b.now()
 
 	b.mu.Lock()
-	from, ok := b.ownedAccount(c, req.fromAccountID)
+	if key != "" && c != nil {
+		v, found, conflict := b.recalled(c.id, r.Header.Get(headerAppID), key, req, now)
+		switch {
+		case conflict:
+			b.mu.Unlock()
+			writeProblem(w, r, http.StatusUnprocessableEntity, codeIdempotencyConflict, detailIdempotencyConflict)
+			return
+		case found:
+			b.mu.Unlock()
+			writeJSON(w, r, http.StatusCreated, v)
+			return
+		}
+	}
+	from, ok := b.ownedAccount(r, c, req.fromAccountID)
 	switch {
 	case !ok:
 		status, code, detail = http.StatusNotFound, codeNotFound, detailAccountNotFound
@@ -79,7 +101,12 @@ func (b *Bank) createTransfer(w http.ResponseWriter, r *http.Request, _ []string
 		writeProblem(w, r, status, code, detail)
 		return
 	}
-	v := b.book(from, req, now, r.Header.Get(headerAppID))
+	appID := r.Header.Get(headerAppID)
+	v := b.book(from, req, now, appID)
+	v.ConsentID = consentOf(r)
+	if key != "" {
+		b.remember(c.id, appID, key, req, v, now)
+	}
 	b.mu.Unlock()
 	writeJSON(w, r, http.StatusCreated, v)
 }

@@ -109,6 +109,11 @@ func (t *Target) open(ctx context.Context, r role) (*call, *assess.Result) {
 
 // openAs is open with the app given.
 func (t *Target) openAs(ctx context.Context, r role, app *profile.App) (*call, *assess.Result) {
+	if r.ep != nil && r.ep.User != "" && r.ep.App != app.AppID {
+		ep := *r.ep // the user's token must be this app's own
+		ep.App = app.AppID
+		r.ep = &ep
+	}
 	c, err := t.Client(ctx, app.AppID)
 	var ue *url.Error
 	switch {

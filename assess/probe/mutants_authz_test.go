@@ -29,11 +29,11 @@ var authzMutants = []mutant{
 
 	// The sandbox bank answers another user's account as not found.
 	{check: "authz.other-user-resource", onDemo: assess.Pass, name: "another user's resource is served",
-		mutation: weak.Mutation{Response: weak.AcceptRefusals("not_found")}},
+		mutation: weak.Mutation{Response: weak.AcceptRefusals("resource_forbidden")}},
 	{check: "authz.other-user-resource", onDemo: assess.Pass, name: "the refusal carries the resource",
 		mutation: weak.Mutation{Response: authzRefusalWithData}},
-	{check: "authz.other-user-resource", onDemo: assess.Pass, name: "the refusal is 403 resource_forbidden", fix: true,
-		mutation: weak.Mutation{Response: authzForbidNotFound}},
+	{check: "authz.other-user-resource", onDemo: assess.Pass, name: "a 404 without data is a refusal too", fix: true,
+		mutation: weak.Mutation{Response: authzNotFoundForbidden}},
 
 	{check: "authz.suspended-app", onDemo: assess.Pass, name: "a suspended app is served",
 		mutation: weak.Mutation{Response: weak.AcceptRefusals("app_suspended")}},
@@ -91,21 +91,22 @@ func authzRefuse(path string, code problem.Code) func(http.ResponseWriter, *http
 	}
 }
 
-// authzRefusalWithData turns a 404 into a 403 whose body is a balance.
+// authzRefusalWithData keeps the 403 but gives it a balance for a body.
 func authzRefusalWithData(resp *http.Response) error {
-	if resp.StatusCode != http.StatusNotFound {
+	if resp.StatusCode != http.StatusForbidden {
 		return nil
 	}
 	return authzReplace(resp, http.StatusForbidden, "application/json", `{"account_id":"AC0000000000","balance":"1234.56"}`)
 }
 
-// authzForbidNotFound turns a 404 into 403 resource_forbidden.
-func authzForbidNotFound(resp *http.Response) error {
-	if resp.StatusCode != http.StatusNotFound {
+// authzNotFoundForbidden turns the gateway's 403 into a backend-style 404
+// not_found, which refuses just as well.
+func authzNotFoundForbidden(resp *http.Response) error {
+	if resp.StatusCode != http.StatusForbidden {
 		return nil
 	}
-	return authzReplace(resp, http.StatusForbidden, "application/problem+json",
-		string(problem.Body(problem.New(problem.ResourceForbidden, "not your resource"), "")))
+	return authzReplace(resp, http.StatusNotFound, "application/problem+json",
+		string(problem.Body(problem.New(problem.NotFound, "no such account"), "")))
 }
 
 func authzReplace(resp *http.Response, status int, contentType, body string) error {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/bankguard/bankguard/assess"
+	"github.com/bankguard/bankguard/oauth/authflow"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/profile"
 	"github.com/bankguard/bankguard/sdk"
@@ -33,7 +35,21 @@ type Target struct {
 
 	mu      sync.Mutex
 	clients map[string]*sdk.Client
+
+	// Tokens caches the users' access tokens; targets of one run may share
+	// one (a user's TOTP code is accepted once, so each sign-in costs up to
+	// 30 s of waiting).
+	Tokens *TokenCache
 }
+
+// TokenCache holds access tokens by app, user and scopes.
+type TokenCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// NewTokenCache returns an empty cache.
+func NewTokenCache() *TokenCache { return &TokenCache{m: map[string]string{}} }
 
 // NewTarget returns a Target for the profile. It does not contact the target:
 // a target that cannot be reached shows as error results of the checks.
@@ -46,7 +62,7 @@ func NewTarget(p *profile.Profile) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Target{Profile: p, pii: e, clients: map[string]*sdk.Client{}}, nil
+	return &Target{Profile: p, pii: e, clients: map[string]*sdk.Client{}, Tokens: NewTokenCache()}, nil
 }
 
 // Checks returns every dynamic check against t.
@@ -97,13 +113,68 @@ func (t *Target) AppFor(ep *profile.Endpoint) (*profile.App, error) {
 	return nil, fmt.Errorf("the profile has no %s app", ep.Level)
 }
 
-// Request builds the endpoint's request (unsigned).
+// Request builds the endpoint's request (unsigned). For an endpoint that
+// acts for a user it carries the user's access token, obtained once through
+// the bank's authorization pages.
 func (t *Target) Request(ctx context.Context, ep *profile.Endpoint) (*http.Request, error) {
 	var body []byte
 	if len(ep.Body) > 0 {
 		body = slices.Clone(ep.Body)
 	}
-	return sdk.NewRequest(ctx, ep.Method, t.Profile.URL(ep.Path), body)
+	req, err := sdk.NewRequest(ctx, ep.Method, t.Profile.URL(ep.Path), body)
+	if err != nil || ep.User == "" {
+		return req, err
+	}
+	tok, err := t.UserToken(ctx, ep)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return req, nil
+}
+
+// UserToken returns an access token for the endpoint's app and user with its
+// scopes, signing in at the bank's pages and consenting (for the agreement
+// term, every account offered) the first time. A fund scope needs the
+// user's TOTP secret in the profile.
+func (t *Target) UserToken(ctx context.Context, ep *profile.Endpoint) (string, error) {
+	app, err := t.AppFor(ep)
+	if err != nil {
+		return "", err
+	}
+	key := app.AppID + "\x00" + ep.User + "\x00" + strings.Join(ep.Scopes, " ")
+	c := t.Tokens
+	c.mu.Lock() // one sign-in at a time: a TOTP code is accepted once
+	defer c.mu.Unlock()
+	if tok, ok := c.m[key]; ok {
+		return tok, nil
+	}
+	f, err := authflow.FromProfile(ctx, t.Profile, app.AppID, ep.User, app.RedirectURI)
+	if err != nil {
+		return "", fmt.Errorf("the user's sign-in could not be prepared: %w", err)
+	}
+	f.RetryTOTP = true
+	tokens, err := f.Run(ctx, authflow.Request{Scopes: ep.Scopes, AcknowledgeRisk: true})
+	if err != nil {
+		return "", fmt.Errorf("the user's authorization failed: %w", err)
+	}
+	c.m[key] = tokens.AccessToken
+	return tokens.AccessToken, nil
+}
+
+// Authorize signs in every user the profile's endpoints act for and keeps
+// their tokens, before the checks run: a sign-in that waits for the next
+// TOTP code then counts against no check's time limit.
+func (t *Target) Authorize(ctx context.Context) error {
+	var errs []error
+	t.Profile.Endpoints.Each(func(name string, ep *profile.Endpoint) {
+		if ep.User != "" {
+			if _, err := t.UserToken(ctx, ep); err != nil {
+				errs = append(errs, fmt.Errorf("endpoints.%s: %w", name, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // Exchange is one request and its answer, with its redacted transcript.

@@ -137,7 +137,7 @@ func assessRun(ctx context.Context, args []string, dynamic bool, stdout, stderr 
 		fmt.Fprintf(stderr, "bankguard %s: unexpected argument %q\n", name, fs.Arg(0))
 		return 2
 	}
-	rep, err := assessment(ctx, f, dynamic, progress(stderr))
+	rep, err := assessment(ctx, f, dynamic, progress(stderr), func(msg string) { fmt.Fprintf(stderr, "bankguard %s: %s\n", name, msg) })
 	if err != nil {
 		fmt.Fprintf(stderr, "bankguard %s: %v\n", name, err)
 		return 2
@@ -155,7 +155,7 @@ func assessRun(ctx context.Context, args []string, dynamic bool, stdout, stderr 
 }
 
 // assessment gathers the evidence and assembles the report.
-func assessment(ctx context.Context, f runFlags, dynamic bool, onResult func(int, int, assess.Result)) (*assess.Report, error) {
+func assessment(ctx context.Context, f runFlags, dynamic bool, onResult func(int, int, assess.Result), warn func(string)) (*assess.Report, error) {
 	cat, err := catalog.Load()
 	if err != nil {
 		return nil, err
@@ -186,6 +186,13 @@ func assessment(ctx context.Context, f runFlags, dynamic bool, onResult func(int
 		if err != nil {
 			return nil, err
 		}
+		// Users sign in before the checks run; a failure shows in the
+		// checks that need their tokens.
+		authCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		if err := t.Authorize(authCtx); err != nil {
+			warn(fmt.Sprintf("a user's authorization failed; the checks that act for the user will say so: %v", err))
+		}
+		cancel()
 		checks = append(checks, probe.Checks(t)...)
 		targets = append(targets, p.Target.BaseURL)
 		scope.Dynamic = true

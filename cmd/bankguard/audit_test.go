@@ -42,7 +42,7 @@ func runDemo(t *testing.T, dir string) (ids []string, stop func()) {
 		t.Fatal(err)
 	}
 	p, _ := profile.Load(path)
-	for _, call := range [][2]string{{"demo-a1-hmac", "/v1/products"}, {"demo-a2-sm2", "/v1/accounts"}, {"demo-a1-hmac", "/v1/accounts"}} {
+	for _, call := range [][2]string{{"demo-a1-hmac", "/v1/products"}, {"demo-a2-sm2", "/v1/reconciliation/2026-11-25"}, {"demo-a1-hmac", "/v1/accounts"}} {
 		c, err := p.Client(ctx, call[0])
 		if err != nil {
 			t.Fatal(err)

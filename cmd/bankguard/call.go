@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bankguard/bankguard/demo"
+	"github.com/bankguard/bankguard/oauth"
+	"github.com/bankguard/bankguard/oauth/authflow"
 	"github.com/bankguard/bankguard/profile"
 	"github.com/bankguard/bankguard/sdk"
 )
@@ -30,13 +33,17 @@ func callCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	profilePath := fs.String("profile", "bankguard-data/demo/profile.json", "target profile `file`")
 	appID := fs.String("app", "", "App_ID to call as (default: the profile's first app)")
 	data := fs.String("data", "", "request `body` (JSON), or @file")
-	user := fs.String("user", "", "bank user to act for (needs the authorization server)")
+	user := fs.String("user", "", "bank `user` to act for: signs in on the bank's pages, consents and sends the call with the access token")
+	scope := fs.String("scope", "accounts,holdings,transfers", "with --user: the `scopes` to ask for, comma-separated")
+	validity := fs.String("validity", "agreement", "with --user: the consent's validity, once|until|agreement")
+	until := fs.String("until", "", "with --user --validity until: the consent's last `day` (YYYY-MM-DD, the bank's time zone)")
 	verbose := fs.Bool("v", false, "print request and response headers")
 	var headers, seals headerFlags
 	fs.Var(&headers, "H", "extra request `header` (Name: value), repeatable")
 	fs.Var(&seals, "seal", "seal a sensitive body field to the bank's encryption key: `/field=value` or /field=@file, repeatable")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: bankguard call [--profile FILE] [--app APP_ID] [--data BODY] [--seal /field=value] [-H 'Name: value'] [-v] METHOD URL")
+		fmt.Fprintln(stderr, "Usage: bankguard call [--profile FILE] [--app APP_ID] [--data BODY] [--seal /field=value] [-H 'Name: value'] [-v]\n"+
+			"                     [--user NAME [--scope accounts,transfers] [--validity once|until|agreement] [--until YYYY-MM-DD]] METHOD URL")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterleaved(fs, args)
@@ -54,8 +61,16 @@ func callCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bankguard call: "+format+"\n", a...)
 		return 2
 	}
+	var authz authflow.Request
 	if *user != "" {
-		return fail("--user needs user authorization, which this version of the gateway does not provide yet")
+		if authz, err = userRequest(*scope, *validity, *until); err != nil {
+			return fail("%v", err)
+		}
+		for _, h := range headers {
+			if name, _, _ := strings.Cut(h, ":"); strings.EqualFold(strings.TrimSpace(name), "Authorization") {
+				return fail("--user sets the Authorization header: do not pass one with -H")
+			}
+		}
 	}
 	p, err := profile.Load(*profilePath)
 	if err != nil {
@@ -63,6 +78,12 @@ func callCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *appID == "" {
 		*appID = p.Apps[0].AppID
+	}
+	var bearer string
+	if *user != "" {
+		if bearer, err = authorizeUser(ctx, p, *appID, *user, authz, stderr); err != nil {
+			return fail("authorization as %s: %v", *user, err)
+		}
 	}
 	client, err := p.Client(ctx, *appID)
 	if err != nil {
@@ -92,6 +113,10 @@ func callCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail("-H %q: want 'Name: value'", h)
 		}
 		req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	if bearer != "" {
+		// Set before Do signs the request: the signature covers it (CONTRACT.md §2).
+		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	app, _ := p.App(*appID)
 	fmt.Fprintf(stderr, "> %s %s  (app %s, keyid %s, %s)\n", method, target, app.AppID, client.KeyID, client.Signer.Alg())
@@ -124,6 +149,55 @@ func callCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	writeBody(stdout, resp.Body)
 	return code
+}
+
+// userRequest is the authorization --user asks for: the scopes, the
+// validity (and its last day), every account offered, and the risk warning
+// of fund scopes acknowledged.
+func userRequest(scope, validity, until string) (authflow.Request, error) {
+	req := authflow.Request{Validity: oauth.Validity(validity), AcknowledgeRisk: true}
+	for _, s := range strings.Split(scope, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			req.Scopes = append(req.Scopes, s)
+		}
+	}
+	if len(req.Scopes) == 0 {
+		return req, errors.New("--scope names no scope")
+	}
+	switch req.Validity {
+	case oauth.ValidityOnce, oauth.ValidityAgreement:
+		if until != "" {
+			return req, errors.New("--until goes with --validity until")
+		}
+	case oauth.ValidityUntil:
+		d, err := time.Parse("2006-01-02", until)
+		if err != nil {
+			return req, errors.New("--validity until needs --until YYYY-MM-DD")
+		}
+		req.Until = d
+	default:
+		return req, fmt.Errorf("--validity must be once, until or agreement, not %q", validity)
+	}
+	return req, nil
+}
+
+// authorizeUser obtains an access token for user through the bank's own
+// pages, as the app appID with its demo redirect URI, and says on stderr
+// what was authorized — never the token.
+func authorizeUser(ctx context.Context, p *profile.Profile, appID, user string, req authflow.Request, stderr io.Writer) (string, error) {
+	flow, err := authflow.FromProfile(ctx, p, appID, user, demo.RedirectURI(appID))
+	if err != nil {
+		return "", err
+	}
+	flow.RetryTOTP = true
+	flow.Progress = func(m string) { fmt.Fprintf(stderr, "* %s\n", m) }
+	toks, err := flow.Run(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(stderr, "authorized as %s: consent %s, scopes %s, acr %s, expires in %d s\n",
+		user, toks.ConsentID, toks.Scope, toks.ACR, toks.ExpiresIn)
+	return toks.AccessToken, nil
 }
 
 // sealFields sets each top-level member /name of the JSON body to its value
@@ -167,9 +241,15 @@ func requestBody(data string) ([]byte, error) {
 	return []byte(data), nil
 }
 
+// printHeaders prints h, an Authorization value reduced to its scheme: a
+// token is never printed.
 func printHeaders(w io.Writer, prefix string, h http.Header) {
 	for k, vs := range h {
 		for _, v := range vs {
+			if strings.EqualFold(k, "Authorization") {
+				scheme, _, _ := strings.Cut(v, " ")
+				v = scheme + " [redacted]"
+			}
 			fmt.Fprintf(w, "%s %s: %s\n", prefix, k, v)
 		}
 	}

@@ -22,7 +22,7 @@ Usage:
         Run the sandbox bank behind the gateway on an embedded store.
   bankguard serve --config FILE [--dev-plaintext]
         Run the gateway from a declarative YAML configuration.
-  bankguard call  [--profile FILE] [--app APP_ID] METHOD URL [--data BODY]
+  bankguard call  [--profile FILE] [--app APP_ID] [--user NAME [--scope S] [--validity V]] METHOD URL [--data BODY]
         Send a signed request and verify the bank's response signature.
   bankguard audit verify|export|prove|consistency|check-proof [--data DIR]
         Verify, export and prove the tamper-evident audit log.

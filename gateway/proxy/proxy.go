@@ -41,7 +41,13 @@ type Upstream struct {
 const (
 	HeaderAppID = "Bankguard-App-Id"
 	HeaderAPIID = "Bankguard-Api-Id"
-	HeaderUser  = "Bankguard-User"
+	// HeaderUser is the bank's customer id a user-bound call is made for.
+	HeaderUser = "Bankguard-User"
+	// HeaderConsent is the id of the consent the call runs under.
+	HeaderConsent = "Bankguard-Consent"
+	// HeaderAccounts lists the account ids the user shared, comma-separated;
+	// present and empty when the consent shares none.
+	HeaderAccounts = "Bankguard-Accounts"
 )
 
 const internalPrefix = "Bankguard-"
@@ -152,6 +158,11 @@ func rewrite(pr *httputil.ProxyRequest, target *url.URL) {
 	}
 	if ex.API != nil {
 		pr.Out.Header.Set(HeaderAPIID, ex.API.ID)
+	}
+	if ex.User != "" {
+		pr.Out.Header.Set(HeaderUser, ex.User)
+		pr.Out.Header.Set(HeaderConsent, ex.Consent)
+		pr.Out.Header.Set(HeaderAccounts, strings.Join(ex.Accounts, ","))
 	}
 }
 

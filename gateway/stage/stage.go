@@ -73,6 +73,14 @@ type Exchange struct {
 	Credential     *registry.Credential
 	SignatureLabel string
 
+	// User, Consent and Accounts are what a user-bound call's access token
+	// grants (set by usertoken): the bank's customer id, the consent the
+	// call runs under and the accounts it shares. The proxy passes them to
+	// the backend; User is empty on app-level calls.
+	User     string
+	Consent  string
+	Accounts []string
+
 	// Err is the error the response renders, whoever rendered it (respsign
 	// renders its own so that it is signed), for the audit record and the log.
 	Err error

@@ -69,6 +69,10 @@ var migrations = []string{
 	`ALTER TABLE apis ADD COLUMN protection TEXT NOT NULL DEFAULT '{}';`,
 	`ALTER TABLE apps ADD COLUMN encryption_key_id TEXT NOT NULL DEFAULT '';
 	ALTER TABLE apps ADD COLUMN encryption_key_pem BLOB;`,
+	oauthMigration, // oauth.go: consents, codes, tokens, events (issue 5)
+	`ALTER TABLE apps ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]';
+	ALTER TABLE apps ADD COLUMN agreement_end TEXT NOT NULL DEFAULT '';`,
+	usersMigration, // users.go: the bank's users who log in to authorize apps
 }
 
 // Open opens (creating if needed) the registry database at path and brings
@@ -147,14 +151,19 @@ func (s *Store) PutApp(ctx context.Context, a registry.App) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = now
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO apps (id, name, status, client_cert_pem, created_at, updated_at,
-			encryption_key_id, encryption_key_pem)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	uris, err := json.Marshal(append([]string{}, a.RedirectURIs...))
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO apps (id, name, status, client_cert_pem, created_at, updated_at,
+			encryption_key_id, encryption_key_pem, redirect_uris, agreement_end)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status,
 			client_cert_pem = excluded.client_cert_pem, updated_at = excluded.updated_at,
-			encryption_key_id = excluded.encryption_key_id, encryption_key_pem = excluded.encryption_key_pem`,
+			encryption_key_id = excluded.encryption_key_id, encryption_key_pem = excluded.encryption_key_pem,
+			redirect_uris = excluded.redirect_uris, agreement_end = excluded.agreement_end`,
 		a.ID, a.Name, string(a.Status), a.ClientCertPEM, formatTime(a.CreatedAt), formatTime(now),
-		a.EncryptionKeyID, a.EncryptionKeyPEM)
+		a.EncryptionKeyID, a.EncryptionKeyPEM, string(uris), formatTime(a.AgreementEnd))
 	if err != nil {
 		return fmt.Errorf("sqlite: put app %s: %w", a.ID, err)
 	}
@@ -177,16 +186,22 @@ func (s *Store) SetAppStatus(ctx context.Context, id string, st registry.AppStat
 	return nil
 }
 
-const appColumns = `id, name, status, client_cert_pem, created_at, updated_at, encryption_key_id, encryption_key_pem`
+const appColumns = `id, name, status, client_cert_pem, created_at, updated_at, encryption_key_id, encryption_key_pem,
+	redirect_uris, agreement_end`
 
 func scanApp(row interface{ Scan(...any) error }) (registry.App, error) {
 	var a registry.App
-	var status, created, updated string
-	if err := row.Scan(&a.ID, &a.Name, &status, &a.ClientCertPEM, &created, &updated, &a.EncryptionKeyID, &a.EncryptionKeyPEM); err != nil {
+	var status, created, updated, uris, agreementEnd string
+	if err := row.Scan(&a.ID, &a.Name, &status, &a.ClientCertPEM, &created, &updated, &a.EncryptionKeyID, &a.EncryptionKeyPEM,
+		&uris, &agreementEnd); err != nil {
 		return a, err
 	}
 	a.Status = registry.AppStatus(status)
 	a.CreatedAt, a.UpdatedAt = parseTime(created), parseTime(updated)
+	if err := json.Unmarshal([]byte(uris), &a.RedirectURIs); err != nil {
+		return a, fmt.Errorf("app %s: redirect_uris: %w", a.ID, err)
+	}
+	a.AgreementEnd = parseTime(agreementEnd)
 	return a, nil
 }
 
