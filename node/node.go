@@ -28,6 +28,7 @@ import (
 	"github.com/bankguard/bankguard/gateway/bankkeys"
 	"github.com/bankguard/bankguard/gateway/proxy"
 	"github.com/bankguard/bankguard/httpsig"
+	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/oauth/pages"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/registry"
@@ -60,6 +61,9 @@ type Node struct {
 	Gateway *gateway.Gateway
 	// Sandbox is the built-in demo bank, if the configuration uses it.
 	Sandbox *sandbox.Bank
+	// Authorization is the bank's authorization server; nil without the
+	// sandbox (see authorization).
+	Authorization *oauth.Server
 	// GatewayAddr and AdminAddr are where the node listens.
 	GatewayAddr, AdminAddr net.Addr
 
@@ -131,6 +135,7 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	if err != nil {
 		return nil, err
 	}
+	n.Authorization = authServer
 	opts := gateway.Options{
 		EncryptionKeys:   encKeys,
 		PII:              masker,
