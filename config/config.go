@@ -41,6 +41,7 @@ type File struct {
 	ResponseSigning []SigningKey        `yaml:"response_signing"`
 	EncryptionKeys  []EncryptionKey     `yaml:"encryption_keys"`
 	Audit           Audit               `yaml:"audit"`
+	Authorization   Authorization       `yaml:"authorization"`
 	Upstreams       map[string]Upstream `yaml:"upstreams"`
 	APIs            []APISource         `yaml:"apis"`
 
@@ -117,6 +118,43 @@ type Audit struct {
 	InterfaceDays   int `yaml:"interface_days"`
 	// ArchiveDir receives the archived segments (default DATA_DIR/archive).
 	ArchiveDir string `yaml:"archive_dir"`
+}
+
+// Authorization configures user sign-in, consent and tokens (T/PCAC
+// 0008-2020 5.2.1 d, 5.3.1). Zero values take the defaults.
+type Authorization struct {
+	// AccessTTL is the access-token lifetime by the app's level: A1 and A2
+	// (defaults 30m and 5m).
+	AccessTTL map[string]time.Duration `yaml:"access_ttl"`
+	// RefreshTTL bounds refresh tokens (default 720h); none outlives its consent.
+	RefreshTTL time.Duration `yaml:"refresh_ttl"`
+	// IdleTimeout and SessionLifetime end sign-in sessions at the bank's
+	// pages (defaults 5m and 30m).
+	IdleTimeout     time.Duration `yaml:"idle_timeout"`
+	SessionLifetime time.Duration `yaml:"session_lifetime"`
+	// MaxFailures is how many failed sign-ins lock a user name (default 5).
+	MaxFailures int `yaml:"max_failures"`
+}
+
+func (a *Authorization) validate() error {
+	var errs []error
+	for level, d := range a.AccessTTL {
+		if level != "A1" && level != "A2" {
+			errs = append(errs, fmt.Errorf("authorization.access_ttl: unknown level %q (A1 or A2)", level))
+		}
+		if d < time.Minute || d > 24*time.Hour {
+			errs = append(errs, fmt.Errorf("authorization.access_ttl.%s: must be between 1m and 24h", level))
+		}
+	}
+	for name, d := range map[string]time.Duration{"refresh_ttl": a.RefreshTTL, "idle_timeout": a.IdleTimeout, "session_lifetime": a.SessionLifetime} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("authorization.%s: must not be negative", name))
+		}
+	}
+	if a.MaxFailures < 0 {
+		errs = append(errs, errors.New("authorization.max_failures: must not be negative"))
+	}
+	return errors.Join(errs...)
 }
 
 func (a *Audit) validate() error {
@@ -248,7 +286,7 @@ func (f *File) Validate() error {
 			errs = append(errs, fmt.Errorf("response_signing[%d]: the audit key must be a key of its own", i))
 		}
 	}
-	errs = append(errs, f.Audit.validate())
+	errs = append(errs, f.Audit.validate(), f.Authorization.validate())
 	for i, k := range f.EncryptionKeys {
 		if k.KeyID == "" || k.PublicKeyFile == "" || !k.NotAfter.After(k.NotBefore) {
 			errs = append(errs, fmt.Errorf("encryption_keys[%d]: key_id, public_key_file and not_before < not_after are required", i))

@@ -99,6 +99,9 @@ func TestRefusesInvalid(t *testing.T) {
 		{name: "not YAML", from: "data_dir:", to: "data_dir: [", want: "valid.yaml"},
 		{name: "audit key shared with response signing", from: "/etc/bankguard/keys/audit-sm2-2026.pem", to: "/etc/bankguard/keys/bank-sm2-2026.pem", want: "key of its own"},
 		{name: "audit retention too short", from: "  witness_dir:", to: "  transaction_days: 90\n  witness_dir:", want: "transaction_days"},
+		{name: "access token lifetime of an unknown level", from: "bank_code: C99999", to: "bank_code: C99999\nauthorization:\n  access_ttl: {A3: 5m}", want: "authorization.access_ttl"},
+		{name: "access token lifetime too long", from: "bank_code: C99999", to: "bank_code: C99999\nauthorization:\n  access_ttl: {A2: 48h}", want: "authorization.access_ttl.A2"},
+		{name: "negative idle timeout", from: "bank_code: C99999", to: "bank_code: C99999\nauthorization:\n  idle_timeout: -1m", want: "authorization.idle_timeout"},
 		{name: "audit key not SM2", from: "    key_id: audit-sm2-2026\n    alg: sm2-sm3", to: "    key_id: audit-sm2-2026\n    alg: ed25519", want: "audit.signing_key"},
 	}
 	for _, tt := range tests {

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/sdk"
 )
@@ -63,6 +65,17 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		if strings.Contains(string(resp.Body), other.CardNumber) {
 			t.Fatalf("the payee's card number is not masked: %s", resp.Body)
+		}
+		// The customer's history (the self-service page) shows the transfer.
+		events, err := s.node.Authorization.Events(context.Background(), users[0].ID, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		txn := resp.Header.Get("X-Request-Id")
+		if !slices.ContainsFunc(events, func(e oauth.Event) bool {
+			return e.Kind == oauth.EventFundTransaction && strings.Contains(e.Detail, txn)
+		}) {
+			t.Fatalf("no fund_transaction event for %s in the customer's history", txn)
 		}
 	})
 	t.Run("a plaintext payment password is refused", func(t *testing.T) {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/bankguard/bankguard/gateway/mask"
 	"github.com/bankguard/bankguard/gateway/proxy"
 	"github.com/bankguard/bankguard/gateway/stage"
+	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/problem"
 )
@@ -234,8 +236,23 @@ func (r *recorder) WriteHeader(status int) {
 			r.refuse()
 			return
 		}
+		r.g.userHistory(r.r.Context(), r.ex, status)
 	}
 	r.ResponseWriter.WriteHeader(status)
+}
+
+// userHistory tells the user's history (the self-service page) of a fund
+// transaction made for them (T/PCAC 0008-2020 13.2-3, the bank's side).
+func (g *Gateway) userHistory(ctx context.Context, ex *stage.Exchange, status int) {
+	if g.opts.UserEvents == nil || ex.User == "" || ex.API == nil || !ex.API.Protection.Fund || status >= 300 {
+		return
+	}
+	app := ""
+	if ex.App != nil {
+		app = ex.App.ID
+	}
+	g.opts.UserEvents.AddEvent(context.WithoutCancel(ctx), ex.User, oauth.EventFundTransaction,
+		fmt.Sprintf("%s by %s (transaction %s, consent %s)", ex.API.Name, app, ex.ID, ex.Consent))
 }
 
 // refuse sends 503 instead of the response whose record was not stored.

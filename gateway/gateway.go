@@ -72,9 +72,18 @@ type Options struct {
 	Pages http.Handler
 	// PageRoutes are the paths Pages serves.
 	PageRoutes []string
+	// UserEvents receives the entries of users' histories the gateway sees
+	// (fund transactions made for them); nil keeps none.
+	UserEvents UserEvents
 	Logger     *slog.Logger
 	// Now is the clock (nil means time.Now).
 	Now func() time.Time
+}
+
+// UserEvents records an entry of a user's history, shown to them on the
+// bank's self-service page.
+type UserEvents interface {
+	AddEvent(ctx context.Context, userID, kind, detail string)
 }
 
 // Auditor stores audit records durably: Append returns once the record is

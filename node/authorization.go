@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bankguard/bankguard/config"
 	"github.com/bankguard/bankguard/httpsig"
 	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/oauth/pages"
@@ -25,7 +26,7 @@ import (
 // consent and self-service pages (T/PCAC 0008-2020 3.2.2, 5.3). The pages
 // list a user's accounts from the built-in sandbox bank: a node without it
 // serves no user authorization, and its user-bound APIs refuse every call.
-func (n *Node) authorization(st *sqlite.Store, key *secret.MasterKey, log *slog.Logger) (*oauth.Server, http.Handler, error) {
+func (n *Node) authorization(cfg config.Authorization, st *sqlite.Store, key *secret.MasterKey, log *slog.Logger) (*oauth.Server, http.Handler, error) {
 	if n.Sandbox == nil {
 		return nil, nil, nil
 	}
@@ -34,8 +35,14 @@ func (n *Node) authorization(st *sqlite.Store, key *secret.MasterKey, log *slog.
 		return nil, nil, err
 	}
 	apps := registryApps{st}
-	srv := oauth.NewServer(st, apps, oauth.Config{SubjectKey: subject, Logger: log}, time.Now)
-	h, err := pages.New(pages.Config{Issuer: "bankguard 沙箱银行 Sandbox Bank", Logger: log}, st, sandboxAccounts{n.Sandbox}, apps, srv, srv, time.Now)
+	sc := oauth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, SubjectKey: subject, Logger: log}
+	if err := sc.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("node: authorization: %w", err)
+	}
+	srv := oauth.NewServer(st, apps, sc, time.Now)
+	pc := pages.Config{Issuer: "bankguard 沙箱银行 Sandbox Bank", IdleTimeout: cfg.IdleTimeout,
+		SessionLifetime: cfg.SessionLifetime, MaxFailures: cfg.MaxFailures, Logger: log}
+	h, err := pages.New(pc, st, sandboxAccounts{n.Sandbox}, apps, srv, srv, time.Now)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -131,7 +131,7 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	if err != nil {
 		return nil, err
 	}
-	authServer, authPages, err := n.authorization(st, key, log)
+	authServer, authPages, err := n.authorization(cfg.Authorization, st, key, log)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	}
 	if authServer != nil {
 		opts.Builtin = append(opts.Builtin, gateway.OAuthAPIs(cfg.BankCode)...)
-		opts.OAuth, opts.Introspector = authServer, authServer
+		opts.OAuth, opts.Introspector, opts.UserEvents = authServer, authServer, authServer
 		opts.Pages, opts.PageRoutes = authPages, pages.Routes()
 	}
 	if o.WithoutAuditAndMasking {

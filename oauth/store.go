@@ -160,6 +160,9 @@ const (
 	EventCodeReuse      = "code_reuse"
 	EventRefreshReuse   = "refresh_reuse"
 	EventAlert          = "alert"
+	// EventFundTransaction is recorded by the gateway for each fund
+	// transaction made for the user (their history, 13.2-3).
+	EventFundTransaction = "fund_transaction"
 )
 
 // Event is one entry of a user's history, or an alert. Detail never holds a

@@ -114,8 +114,10 @@ func (s *Server) exchangeCode(ctx context.Context, appID, thumb string, form url
 	}
 	resp, recs, fail := s.checkCode(ctx, rec, appID, thumb, redirect, verifier, now)
 	if fail != nil {
-		// Any presentation uses the code up (RFC 6749 §4.1.2: it is
-		// single-use, whatever came of the attempt).
+		// Any complete presentation uses the code up, whatever came of it
+		// (RFC 6749 §4.1.2: it is single-use); a request missing the
+		// redirect_uri or a well-formed verifier was refused as
+		// invalid_request before the code was looked up, and leaves it.
 		if err := s.st.UseCode(ctx, hash, now); errors.Is(err, ErrAlreadyUsed) {
 			return nil, s.codeReused(ctx, rec, appID, now)
 		}

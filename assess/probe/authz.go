@@ -26,11 +26,8 @@ var authzOtherReasons = []string{"app_suspended", "blacklisted", "level_insuffic
 
 // authzChecks are the authorization checks: least privilege by app, API and
 // user (T/PCAC 0008-2020 3.3.1, 3.3.2, 5.3.2), refusal of a suspended app
-// (6.1.2, blacklist control) and of an app that exited (5.4).
-//
-// The token and consent checks (expired, revoked or reused authorizations, a
-// one-factor token on a transfer) wait for the profile to describe the
-// authorization server.
+// (6.1.2, blacklist control) and of an app that exited (5.4). The user-token
+// and consent checks are in tokens.go.
 func authzChecks(t *Target) []assess.Check {
 	return []assess.Check{
 		{ID: "authz.not-granted", Title: "An API the app is not granted is refused",

@@ -37,7 +37,7 @@ type mutant struct {
 
 // mutants is the table: every dynamic check appears at least once.
 func mutants() []mutant {
-	return slices.Concat(channelMutants, surfaceMutants, authnMutants, authzMutants)
+	return slices.Concat(channelMutants, surfaceMutants, authnMutants, authzMutants, tokenMutants)
 }
 
 // tokens are the users' access tokens, shared by every target of the table.

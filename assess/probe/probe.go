@@ -18,8 +18,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bankguard/bankguard/assess"
+	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/oauth/authflow"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/profile"
@@ -45,11 +47,22 @@ type Target struct {
 // TokenCache holds access tokens by app, user and scopes.
 type TokenCache struct {
 	mu sync.Mutex
-	m  map[string]string
+	m  map[string]*cachedToken
+}
+
+// cachedToken is a user's tokens and the flow that refreshes them.
+type cachedToken struct {
+	flow    *authflow.Flow
+	tokens  *authflow.Tokens
+	expires time.Time
 }
 
 // NewTokenCache returns an empty cache.
-func NewTokenCache() *TokenCache { return &TokenCache{m: map[string]string{}} }
+func NewTokenCache() *TokenCache { return &TokenCache{m: map[string]*cachedToken{}} }
+
+// bankZone is the time zone of the bank's consent page, whose "until" date
+// it reads.
+var bankZone = time.FixedZone("CST", 8*3600)
 
 // NewTarget returns a Target for the profile. It does not contact the target:
 // a target that cannot be reached shows as error results of the checks.
@@ -69,7 +82,7 @@ func NewTarget(p *profile.Profile) (*Target, error) {
 func Checks(t *Target) []assess.Check {
 	var cs []assess.Check
 	for _, group := range []func(*Target) []assess.Check{
-		channelChecks, surfaceChecks, dataChecks, authnChecks, authzChecks, trafficChecks,
+		channelChecks, surfaceChecks, dataChecks, authnChecks, authzChecks, trafficChecks, tokenChecks,
 	} {
 		cs = append(cs, group(t)...)
 	}
@@ -134,9 +147,10 @@ func (t *Target) Request(ctx context.Context, ep *profile.Endpoint) (*http.Reque
 }
 
 // UserToken returns an access token for the endpoint's app and user with its
-// scopes, signing in at the bank's pages and consenting (for the agreement
-// term, every account offered) the first time. A fund scope needs the
-// user's TOTP secret in the profile.
+// scopes. The first time, it signs in at the bank's pages and consents until
+// the end of the day (every account offered), so that an assessment leaves
+// no lasting authorization behind; later it refreshes the token before it
+// expires. A fund scope needs the user's TOTP secret in the profile.
 func (t *Target) UserToken(ctx context.Context, ep *profile.Endpoint) (string, error) {
 	app, err := t.AppFor(ep)
 	if err != nil {
@@ -146,19 +160,29 @@ func (t *Target) UserToken(ctx context.Context, ep *profile.Endpoint) (string, e
 	c := t.Tokens
 	c.mu.Lock() // one sign-in at a time: a TOTP code is accepted once
 	defer c.mu.Unlock()
-	if tok, ok := c.m[key]; ok {
-		return tok, nil
+	now := time.Now()
+	if ct, ok := c.m[key]; ok {
+		if now.Add(30 * time.Second).Before(ct.expires) {
+			return ct.tokens.AccessToken, nil
+		}
+		if ct.tokens.RefreshToken != "" {
+			if tokens, err := ct.flow.Refresh(ctx, ct.tokens.RefreshToken); err == nil {
+				ct.tokens, ct.expires = tokens, now.Add(time.Duration(tokens.ExpiresIn)*time.Second)
+				return tokens.AccessToken, nil
+			}
+		}
 	}
 	f, err := authflow.FromProfile(ctx, t.Profile, app.AppID, ep.User, app.RedirectURI)
 	if err != nil {
 		return "", fmt.Errorf("the user's sign-in could not be prepared: %w", err)
 	}
 	f.RetryTOTP = true
-	tokens, err := f.Run(ctx, authflow.Request{Scopes: ep.Scopes, AcknowledgeRisk: true})
+	tokens, err := f.Run(ctx, authflow.Request{Scopes: ep.Scopes, AcknowledgeRisk: true,
+		Validity: oauth.ValidityUntil, Until: now.In(bankZone)})
 	if err != nil {
 		return "", fmt.Errorf("the user's authorization failed: %w", err)
 	}
-	c.m[key] = tokens.AccessToken
+	c.m[key] = &cachedToken{flow: f, tokens: tokens, expires: now.Add(time.Duration(tokens.ExpiresIn) * time.Second)}
 	return tokens.AccessToken, nil
 }
 

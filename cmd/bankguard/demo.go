@@ -49,11 +49,11 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	banner(stdout, *dir, gatewayURL, adminURL, profilePath)
+	banner(stdout, *dir, gatewayURL, adminURL, profilePath, strings.ToLower(n.Sandbox.Users()[0].ID))
 	return n.Wait()
 }
 
-func banner(w io.Writer, dir, gatewayURL, adminURL, profilePath string) {
+func banner(w io.Writer, dir, gatewayURL, adminURL, profilePath, user string) {
 	rel := func(p string) string {
 		if r, err := filepath.Rel(".", p); err == nil && !strings.HasPrefix(r, "..") {
 			return r
@@ -84,12 +84,14 @@ Demo applications:
 	fmt.Fprintf(w, `
 Try it in another terminal:
   go run ./cmd/bankguard call%[1]s --app demo-a1-hmac GET /v1/products
-  go run ./cmd/bankguard call%[1]s --app demo-a2-sm2 GET /v1/accounts
-  go run ./cmd/bankguard call%[1]s --app demo-a2-ecdsa GET /v1/holdings
-  go run ./cmd/bankguard call%[1]s --app demo-a1-hmac GET /v1/accounts         # refused: A2 needs a key pair
+  go run ./cmd/bankguard call%[1]s --app demo-a2-sm2 --user %[5]s GET /v1/accounts   # signs in as the customer, consents
+  go run ./cmd/bankguard call%[1]s --app demo-a2-ecdsa --user %[5]s GET /v1/holdings
+  go run ./cmd/bankguard call%[1]s --app demo-a2-sm2 GET /v1/accounts              # refused: no user token
   curl --cacert %[2]s %[3]s/v1/products   # refused: no signature
   go run ./cmd/bankguard assess --profile %[4]s --out assessment   # T/PCAC 0008-2020 report
 
+  The customer's own pages: %[3]s/account  (sign-in files: %[6]s)
+
 Developer manual: docs/developer-manual.md · assessor guide: docs/assessor.md
-`, profileFlag, ca, gatewayURL, profile)
+`, profileFlag, ca, gatewayURL, profile, user, filepath.Join(dir, "demo", "users", strings.ToUpper(user)))
 }

@@ -147,21 +147,22 @@ func consentStatus(c *oauth.Consent, now time.Time) msg {
 
 // eventKinds names the events of the pages and of the authorization server.
 var eventKinds = map[string]msg{
-	EventLogin:                {"登录", "Signed in"},
-	EventLoginFailed:          {"登录失败", "Failed sign-in"},
-	EventSecondFactorFailed:   {"动态验证码错误", "Wrong one-time code"},
-	EventLocked:               {"登录已暂时锁定", "Sign-in locked for a while"},
-	EventConsentDenied:        {"拒绝授权", "Refused an application"},
-	EventLogout:               {"退出", "Signed out"},
-	oauth.EventConsent:        {"授权应用", "Authorized an application"},
-	oauth.EventConsentRevoked: {"撤销授权", "Revoked an authorization"},
-	oauth.EventConsentUsed:    {"一次性授权已使用", "One-time authorization used"},
-	oauth.EventCode:           {"授权码已签发", "Authorization code issued"},
-	oauth.EventToken:          {"应用获得令牌", "Application received a token"},
-	oauth.EventRefresh:        {"应用刷新令牌", "Application refreshed its token"},
-	oauth.EventRevoked:        {"令牌已吊销", "Tokens revoked"},
-	oauth.EventCodeReuse:      {"授权码被重复使用", "Authorization code reused"},
-	oauth.EventRefreshReuse:   {"刷新令牌被重复使用", "Refresh token reused"},
+	EventLogin:                 {"登录", "Signed in"},
+	EventLoginFailed:           {"登录失败", "Failed sign-in"},
+	EventSecondFactorFailed:    {"动态验证码错误", "Wrong one-time code"},
+	EventLocked:                {"登录已暂时锁定", "Sign-in locked for a while"},
+	EventConsentDenied:         {"拒绝授权", "Refused an application"},
+	EventLogout:                {"退出", "Signed out"},
+	oauth.EventConsent:         {"授权应用", "Authorized an application"},
+	oauth.EventConsentRevoked:  {"撤销授权", "Revoked an authorization"},
+	oauth.EventConsentUsed:     {"一次性授权已使用", "One-time authorization used"},
+	oauth.EventCode:            {"授权码已签发", "Authorization code issued"},
+	oauth.EventToken:           {"应用获得令牌", "Application received a token"},
+	oauth.EventRefresh:         {"应用刷新令牌", "Application refreshed its token"},
+	oauth.EventRevoked:         {"令牌已吊销", "Tokens revoked"},
+	oauth.EventCodeReuse:       {"授权码被重复使用", "Authorization code reused"},
+	oauth.EventRefreshReuse:    {"刷新令牌被重复使用", "Refresh token reused"},
+	oauth.EventFundTransaction: {"资金交易", "Fund transaction"},
 }
 
 func eventKind(k string) msg {
