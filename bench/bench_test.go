@@ -204,13 +204,18 @@ const benchHost = "gateway.bench.test"
 // request, which includes the garbage collector's background work that a
 // sequential benchmark otherwise hides on the idle second core.
 func drive(b *testing.B, h http.Handler, path string, c *sdk.Client) {
+	driveRequests(b, h, func(n int) []*http.Request { return serverRequests(b, c, path, n) })
+}
+
+// driveRequests is drive with the requests made by mk, n at a time.
+func driveRequests(b *testing.B, h http.Handler, mk func(n int) []*http.Request) {
 	const batch = 256
 	var cpu time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
 	for done := 0; done < b.N; {
 		b.StopTimer()
-		reqs := serverRequests(b, c, path, min(batch, b.N-done))
+		reqs := mk(min(batch, b.N-done))
 		b.StartTimer()
 		c0 := processCPU()
 		for _, r := range reqs {

@@ -121,8 +121,10 @@ func stubHandlers(tb testing.TB) (*gateway.Gateway, http.Handler) {
 }
 
 // newStubGateway does what node.Start does to build its gateway, with
-// stubTransport for the backend and the controls c.
-func newStubGateway(env *Env, nonces *memory.Nonces, c controls) (*gateway.Gateway, error) {
+// stubTransport for the backend and the controls c. Each of more may change
+// the options before the gateway is built (issue 6's controls: see
+// traffic_test.go).
+func newStubGateway(env *Env, nonces *memory.Nonces, c controls, more ...func(*gateway.Options) error) (*gateway.Gateway, error) {
 	ctx := context.Background()
 	cfg := env.Config
 	key, err := secret.Load(cfg.Path(cfg.MasterKeyFile))
@@ -164,6 +166,11 @@ func newStubGateway(env *Env, nonces *memory.Nonces, c controls) (*gateway.Gatew
 	}
 	if c.audit {
 		if opts.Audit, err = stubAudit(env); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range more {
+		if err := f(&opts); err != nil {
 			return nil, err
 		}
 	}
@@ -283,8 +290,13 @@ func BenchmarkStubGatewayA1Concurrent(b *testing.B) {
 // driveConcurrent serves b.N pre-signed requests from conns goroutines and
 // reports the process's CPU time per request.
 func driveConcurrent(b *testing.B, h http.Handler, path string, c *sdk.Client, conns int) {
+	driveConcurrentRequests(b, h, func(n int) []*http.Request { return serverRequests(b, c, path, n) }, conns)
+}
+
+// driveConcurrentRequests is driveConcurrent with the requests made by mk.
+func driveConcurrentRequests(b *testing.B, h http.Handler, mk func(n int) []*http.Request, conns int) {
 	b.StopTimer()
-	reqs := serverRequests(b, c, path, b.N)
+	reqs := mk(b.N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ReportAllocs()

@@ -27,14 +27,17 @@ import (
 	"github.com/bankguard/bankguard/node"
 )
 
-// The two APIs of the benchmark's OpenAPI document. Both are served by the
-// same backend with the same body, so the targets differ only in what sits
-// in front of it.
+// The APIs of the benchmark's OpenAPI document. All are served by the same
+// backend with the same body, so the targets differ only in what sits in
+// front of it. The load benchmark calls the two GETs; the Go benchmarks of
+// issue 6 (traffic_test.go) also POST a 1 KiB JSON body to A1PostPath.
 const (
-	A1Path  = "/v1/bench/info"
-	A2Path  = "/v1/bench/statement"
-	A1APIID = "OPC999990199000100000001"
-	A2APIID = "OPC999990299000100000002"
+	A1Path      = "/v1/bench/info"
+	A2Path      = "/v1/bench/statement"
+	A1PostPath  = "/v1/bench/quote"
+	A1APIID     = "OPC999990199000100000001"
+	A2APIID     = "OPC999990299000100000002"
+	A1PostAPIID = "OPC999990199000100000003"
 )
 
 // The demo applications the benchmark signs as.
@@ -43,9 +46,10 @@ const (
 	A2App = "demo-a2-sm2"  // sm2-sm3, no client certificate
 )
 
-// openAPIDoc declares one A1 and one A2 GET operation, without parameters.
-// Both have their responses scanned for personal data: the A2 one by
-// default, the A1 one because it says scan_pii.
+// openAPIDoc declares one A1 and one A2 GET operation, without parameters,
+// and one A1 POST operation whose body is a JSON object. All have their
+// responses scanned for personal data: the A2 one by default, the A1 ones
+// because they say scan_pii.
 const openAPIDoc = `openapi: 3.0.3
 info:
   title: bankguard benchmark backend
@@ -75,6 +79,28 @@ paths:
         api_id: ` + A2APIID + `
         level: A2
         status: active
+      responses:
+        '200':
+          description: The fixed document.
+          content:
+            application/json:
+              schema:
+                type: object
+  ` + A1PostPath + `:
+    post:
+      operationId: benchQuote
+      summary: A1 fee quote for a transfer described by a JSON body of about 1 KiB
+      x-bankguard:
+        api_id: ` + A1PostAPIID + `
+        level: A1
+        status: active
+        scan_pii: true
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
       responses:
         '200':
           description: The fixed document.

@@ -18,8 +18,15 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/bankguard/bankguard/alert"
+	"github.com/bankguard/bankguard/gateway/blacklist"
+	"github.com/bankguard/bankguard/gateway/proxy"
+	"github.com/bankguard/bankguard/gateway/ratelimit"
+	"github.com/bankguard/bankguard/gateway/risk"
 	"github.com/bankguard/bankguard/gateway/signature"
+	"github.com/bankguard/bankguard/gateway/waf"
 	"github.com/bankguard/bankguard/httpsig"
+	"github.com/bankguard/bankguard/metrics"
 	"github.com/bankguard/bankguard/registry"
 )
 
@@ -42,6 +49,12 @@ type File struct {
 	EncryptionKeys  []EncryptionKey     `yaml:"encryption_keys"`
 	Audit           Audit               `yaml:"audit"`
 	Authorization   Authorization       `yaml:"authorization"`
+	Blacklist       blacklist.Config    `yaml:"blacklist"`
+	RateLimit       ratelimit.Config    `yaml:"ratelimit"`
+	Alerts          alert.Config        `yaml:"alerts"`
+	Metrics         metrics.Config      `yaml:"metrics"`
+	Risk            risk.Config         `yaml:"risk"`
+	WAF             waf.Config          `yaml:"waf"`
 	Upstreams       map[string]Upstream `yaml:"upstreams"`
 	APIs            []APISource         `yaml:"apis"`
 
@@ -195,6 +208,20 @@ func (a *Audit) validate() error {
 type Upstream struct {
 	URL     string        `yaml:"url"`
 	Timeout time.Duration `yaml:"timeout"`
+	// Fault isolation (T/PCAC 0008-2020 6.1.2): see proxy.Upstream.
+	ConnectTimeout time.Duration       `yaml:"connect_timeout"`
+	MaxConns       int                 `yaml:"max_conns"`
+	Retries        *int                `yaml:"retries"`
+	RetryMethods   []string            `yaml:"retry_methods"`
+	RetryBackoff   time.Duration       `yaml:"retry_backoff"`
+	Breaker        proxy.BreakerConfig `yaml:"breaker"`
+	Health         *proxy.HealthConfig `yaml:"health"`
+}
+
+// Proxy returns the upstream's proxy settings for the backend at u.
+func (up Upstream) Proxy(u *url.URL) proxy.Upstream {
+	return proxy.Upstream{URL: u, Timeout: up.Timeout, ConnectTimeout: up.ConnectTimeout, MaxConns: up.MaxConns,
+		Retries: up.Retries, RetryMethods: up.RetryMethods, RetryBackoff: up.RetryBackoff, Breaker: up.Breaker, Health: up.Health}
 }
 
 // BuiltinSandbox is the upstream URL of the in-process sandbox bank.
@@ -286,7 +313,9 @@ func (f *File) Validate() error {
 			errs = append(errs, fmt.Errorf("response_signing[%d]: the audit key must be a key of its own", i))
 		}
 	}
-	errs = append(errs, f.Audit.validate(), f.Authorization.validate())
+	errs = append(errs, f.Audit.validate(), f.Authorization.validate(), f.Blacklist.Validate(),
+		f.RateLimit.Validate(), f.Alerts.Validate(), f.Metrics.Validate(), f.Risk.Validate(),
+		f.WAF.Validate(), f.validateUpstreams())
 	for i, k := range f.EncryptionKeys {
 		if k.KeyID == "" || k.PublicKeyFile == "" || !k.NotAfter.After(k.NotBefore) {
 			errs = append(errs, fmt.Errorf("encryption_keys[%d]: key_id, public_key_file and not_before < not_after are required", i))
@@ -405,4 +434,18 @@ func refuseSecrets(root *yaml.Node, name string) error {
 		return nil
 	}
 	return walk(root, "")
+}
+
+// validateUpstreams checks the fault-isolation settings of every upstream
+// (the built-in sandbox with a placeholder address).
+func (f *File) validateUpstreams() error {
+	ups := map[string]proxy.Upstream{}
+	for name, u := range f.Upstreams {
+		target, err := url.Parse(u.URL)
+		if u.URL == BuiltinSandbox || err != nil {
+			target = &url.URL{Scheme: "http", Host: "sandbox"}
+		}
+		ups[name] = u.Proxy(target)
+	}
+	return proxy.ValidateUpstreams(ups)
 }

@@ -23,8 +23,13 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/bankguard/bankguard/alert"
 	"github.com/bankguard/bankguard/config"
+	"github.com/bankguard/bankguard/gateway/blacklist"
+	"github.com/bankguard/bankguard/gateway/ratelimit"
+	"github.com/bankguard/bankguard/gateway/risk"
 	"github.com/bankguard/bankguard/gateway/signature"
+	"github.com/bankguard/bankguard/gateway/waf"
 	"github.com/bankguard/bankguard/httpsig"
 	"github.com/bankguard/bankguard/node"
 	"github.com/bankguard/bankguard/registry"
@@ -198,6 +203,12 @@ func loadOrCreateConfig(dir string, o Options) (*config.File, error) {
 		if len(cfg.EncryptionKeys) == 0 {
 			cfg.EncryptionKeys = []config.EncryptionKey{encryptionConfig(now)}
 		}
+		if cfg.Blacklist.Auto.Exempt == nil {
+			cfg.Blacklist = blacklistConfig()
+		}
+		if len(cfg.RateLimit.Rules) == 0 && len(cfg.Risk.Rules) == 0 && !cfg.WAF.Enabled {
+			cfg.RateLimit, cfg.Risk, cfg.WAF = rateLimitConfig(), riskConfig(), waf.Config{Enabled: true}
+		}
 		cfg.SetDir(dir)
 		cfg.Gateway.Addr, cfg.Admin.Addr = o.GatewayAddr, o.AdminAddr
 		return cfg, nil
@@ -220,11 +231,60 @@ func loadOrCreateConfig(dir string, o Options) (*config.File, error) {
 		}},
 		Audit:          auditConfig(now),
 		EncryptionKeys: []config.EncryptionKey{encryptionConfig(now)},
+		Blacklist:      blacklistConfig(),
+		RateLimit:      rateLimitConfig(),
+		Risk:           riskConfig(),
+		WAF:            waf.Config{Enabled: true},
 		Upstreams:      map[string]config.Upstream{"sandbox": {URL: config.BuiltinSandbox, Timeout: 10 * time.Second}},
 		APIs:           []config.APISource{{OpenAPI: config.BuiltinSandbox, Upstream: "sandbox"}},
 	}
 	cfg.Admin.AllowedClients = []string{AdminCommonName}
 	return cfg, nil
+}
+
+// blacklistConfig exempts the demo's own machine from automatic blocks: the
+// assessor and `bankguard call` probe its refusals from loopback again and
+// again (a bank exempts its assessor's address the same way during a test).
+// Automatic blocks apply to every other source.
+func blacklistConfig() blacklist.Config {
+	return blacklist.Config{Auto: blacklist.AutoConfig{Exempt: []string{"127.0.0.0/8", "::1/128"}}}
+}
+
+// The demo's rate limits show each action: a limit the assessor measures
+// (reject), an alarm, and a pause.
+const (
+	// RateLimitedPath is the API whose limit the assessor's profile names:
+	// 10 calls per second for demo-a1-hmac, then 429.
+	RateLimitedPath  = "/v1/products/WMP001"
+	RateLimitedLimit = 10
+)
+
+func rateLimitConfig() ratelimit.Config {
+	rate := func(s string) ratelimit.Rate {
+		r, err := ratelimit.ParseRate(s)
+		if err != nil {
+			panic(err)
+		}
+		return r
+	}
+	return ratelimit.Config{Rules: []ratelimit.Rule{
+		{Name: "product", App: "demo-a1-hmac", API: "OPC999990104010100000002", Rate: rate(fmt.Sprintf("%d/1s", RateLimitedLimit))},
+		{Name: "accounts", App: "*", API: "OPC999990201010100000001", Rate: rate("60/1m"), Action: ratelimit.Alarm},
+		{Name: "holdings", App: "demo-a2-ecdsa", API: "OPC999990204020100000001", Rate: rate("30/1m"),
+			Action: ratelimit.Pause, PauseFor: time.Minute},
+	}}
+}
+
+// riskConfig flags large transfers with a risk notice the app must show,
+// holds very large ones for the bank's confirmation, and alerts on bursts
+// and first transfers to a payee (T/PCAC 0008-2020 6.2.3).
+func riskConfig() risk.Config {
+	return risk.Config{Enabled: true, Rules: []risk.Rule{
+		{Name: "large_transfer", Kind: risk.SingleAmount, Threshold: "50000.00", Action: risk.ActionNotice},
+		{Name: "very_large_transfer", Kind: risk.SingleAmount, Threshold: "200000.00", Action: risk.ActionHold, Severity: alert.Critical},
+		{Name: "burst", Kind: risk.Velocity, Count: 10, Window: 10 * time.Minute, Action: risk.ActionAlert},
+		{Name: "first_payee", Kind: risk.NewPayee, Action: risk.ActionAlert},
+	}}
 }
 
 // auditConfig is the demo's audit log: an SM2 checkpoint key of its own and a

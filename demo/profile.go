@@ -103,6 +103,8 @@ func WriteProfile(dir, gatewayURL, adminURL string, cfg *config.File, users []sa
 		Deprecated:        ep("GET", "/v1/exchange-rates", "demo-a1-hmac"),
 		PersonalData:      forUser(ep("GET", "/v1/accounts", "demo-a2-sm2"), "accounts"),
 		AuditRecords:      &profile.Endpoint{Method: "GET", Path: "/admin/v1/audit/records"},
+		RateLimited: &profile.RateLimited{Endpoint: *ep("GET", RateLimitedPath, "demo-a1-hmac"),
+			Limit: RateLimitedLimit, Window: "1s"},
 	}
 	if err := p.Validate(); err != nil {
 		return "", fmt.Errorf("demo: generated profile is invalid: %w", err)

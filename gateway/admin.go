@@ -12,7 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bankguard/bankguard/alert"
 	"github.com/bankguard/bankguard/audit"
+	"github.com/bankguard/bankguard/gateway/blacklist"
+	"github.com/bankguard/bankguard/gateway/ratelimit"
+	"github.com/bankguard/bankguard/gateway/risk"
 	"github.com/bankguard/bankguard/problem"
 	"github.com/bankguard/bankguard/registry"
 )
@@ -31,6 +35,16 @@ type Admin struct {
 	// Tokens revokes users' tokens (the active disconnect); nil when the
 	// node has no authorization server.
 	Tokens TokenRevoker
+	// Blacklist manages blocked apps and address ranges; nil when off.
+	Blacklist *blacklist.Admin
+	// Throttles are the operator's runtime throttles of apps and APIs.
+	Throttles *ratelimit.Admin
+	// Alerts serve alerts, incidents and daily reports.
+	Alerts *alert.Manager
+	// Risk decides transfers held for confirmation.
+	Risk *risk.Admin
+	// Metrics serves Prometheus metrics at GET /metrics.
+	Metrics http.Handler
 }
 
 // TokenRevoker revokes every token of an app or of a user at once
@@ -65,6 +79,30 @@ func (a *Admin) Handler() http.Handler {
 	mux.Handle("GET /admin/v1/audit/records", a.guard(a.auditRecords))
 	mux.Handle("GET /admin/v1/audit/proof", a.guard(a.auditProof))
 	mux.Handle("GET /admin/v1/audit/checkpoints", a.guard(a.auditCheckpoints))
+	if a.Throttles != nil {
+		mux.Handle(ratelimit.ThrottlesPath, a.guard(a.Throttles.Serve))
+	}
+	if a.Alerts != nil {
+		for _, rt := range a.Alerts.AdminRoutes(operatorName) {
+			mux.Handle(rt.Pattern, a.guard(rt.Handle))
+		}
+	}
+	if a.Risk != nil {
+		for pattern, h := range a.Risk.Routes() {
+			mux.Handle(pattern, a.guard(h))
+		}
+	}
+	if a.Metrics != nil {
+		mux.Handle("GET /metrics", a.guard(func(w http.ResponseWriter, r *http.Request) (string, error) {
+			a.Metrics.ServeHTTP(w, r)
+			return "", nil
+		}))
+	}
+	if a.Blacklist != nil {
+		mux.Handle("GET "+blacklist.AdminPath, a.guard(a.Blacklist.ListEntries))
+		mux.Handle("POST "+blacklist.AdminPath, a.guard(a.Blacklist.AddEntry))
+		mux.Handle("DELETE "+blacklist.AdminPath+"/{id}", a.guard(a.Blacklist.RemoveEntry))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, "", problem.New(problem.NotFound, "no admin endpoint at this path"))
 	})
@@ -252,4 +290,12 @@ func writeJSON(w http.ResponseWriter, v any) error {
 	w.Header().Set("Cache-Control", "no-store")
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// operatorName is the common name of the operator's verified certificate.
+func operatorName(r *http.Request) string {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
+		return ""
+	}
+	return r.TLS.VerifiedChains[0][0].Subject.CommonName
 }

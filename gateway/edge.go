@@ -13,9 +13,11 @@ import (
 
 	"github.com/bankguard/bankguard/audit"
 	"github.com/bankguard/bankguard/gateway/bankkeys"
+	"github.com/bankguard/bankguard/gateway/blacklist"
 	"github.com/bankguard/bankguard/gateway/mask"
 	"github.com/bankguard/bankguard/gateway/proxy"
 	"github.com/bankguard/bankguard/gateway/stage"
+	"github.com/bankguard/bankguard/metrics"
 	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/problem"
@@ -46,6 +48,7 @@ var errAudit = problem.New(problem.Internal, "the request could not be recorded;
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := g.current.Load()
 	ex := &stage.Exchange{ID: NewRequestID(g.opts.Now()), Received: time.Now(), ClientIP: clientIP(r)}
+	defer g.opts.Metrics.InFlight()()
 	h := w.Header() // canonical keys, set directly: this runs on every request
 	h["X-Request-Id"] = []string{ex.ID}
 	h["X-Content-Type-Options"] = nosniff
@@ -110,6 +113,24 @@ func (g *Gateway) finish(rec *recorder) {
 		}
 	}
 	g.logOutcome(rec.r.Context(), ex, rec)
+	if rec.system {
+		return
+	}
+	if bl := g.opts.Blacklist; bl != nil && bl.Detector != nil {
+		bl.Detector.Observe(rec.r.Context(), blacklist.OutcomeOf(ex, g.opts.Now()))
+	}
+	o := metrics.Outcome{Status: rec.status, Latency: time.Since(ex.Received), Upstream: ex.UpstreamLatency}
+	if ex.API != nil {
+		o.APIID = ex.API.ID
+	}
+	if ex.App != nil {
+		o.AppID = ex.App.ID // the verified App_ID only, never a claimed keyid
+	}
+	if ex.Err != nil {
+		o.Code = string(problem.From(ex.Err).Code)
+		o.Backend = proxy.IsRefusal(ex.Err)
+	}
+	g.opts.Metrics.Observe(o)
 }
 
 // audit commits the request's record; it returns when the record is durable.
@@ -244,7 +265,8 @@ func (r *recorder) WriteHeader(status int) {
 // userHistory tells the user's history (the self-service page) of a fund
 // transaction made for them (T/PCAC 0008-2020 13.2-3, the bank's side).
 func (g *Gateway) userHistory(ctx context.Context, ex *stage.Exchange, status int) {
-	if g.opts.UserEvents == nil || ex.User == "" || ex.API == nil || !ex.API.Protection.Fund || status >= 300 {
+	if g.opts.UserEvents == nil || ex.User == "" || ex.API == nil || !ex.API.Protection.Fund ||
+		status != http.StatusOK && status != http.StatusCreated || ex.Err != nil { // a held transfer (202) was not made
 		return
 	}
 	app := ""

@@ -18,14 +18,20 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bankguard/bankguard/alert"
 	"github.com/bankguard/bankguard/audit"
+	"github.com/bankguard/bankguard/metrics"
 	"github.com/emmansun/gmsm/sm2"
 
 	"github.com/bankguard/bankguard/gateway/bankkeys"
+	"github.com/bankguard/bankguard/gateway/blacklist"
 	"github.com/bankguard/bankguard/gateway/fieldenc"
 	"github.com/bankguard/bankguard/gateway/proxy"
+	"github.com/bankguard/bankguard/gateway/ratelimit"
+	"github.com/bankguard/bankguard/gateway/risk"
 	"github.com/bankguard/bankguard/gateway/signature"
 	"github.com/bankguard/bankguard/gateway/stage"
+	"github.com/bankguard/bankguard/gateway/waf"
 	"github.com/bankguard/bankguard/httpsig"
 	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/pii"
@@ -72,6 +78,21 @@ type Options struct {
 	Pages http.Handler
 	// PageRoutes are the paths Pages serves.
 	PageRoutes []string
+	// Blacklist refuses blocked addresses and apps and blocks sources that
+	// keep failing signatures or replaying; nil turns it off.
+	Blacklist *blacklist.Blacklist
+	// RateLimit enforces rate and concurrency limits, pauses and operator
+	// throttles; nil turns it off.
+	RateLimit *ratelimit.Handler
+	// Risk applies the transaction risk rules to fund APIs; nil turns them off.
+	Risk *risk.Handler
+	// Metrics counts every outcome for Prometheus; nil counts nothing.
+	Metrics *metrics.Metrics
+	// WAF filters injections (Coraza with the OWASP CRS); nil turns it off.
+	WAF *waf.Handler
+	// Alerts receives the gateway's own alerts (backends failing); nil
+	// drops them.
+	Alerts alert.Raiser
 	// UserEvents receives the entries of users' histories the gateway sees
 	// (fund transactions made for them); nil keeps none.
 	UserEvents UserEvents
@@ -118,7 +139,11 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 	if err := opts.Signature.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{opts: opts, log: opts.Logger, proxy: proxy.New(opts.Upstreams, opts.Logger)}
+	px, err := proxy.NewWithOptions(opts.Upstreams, proxy.Options{Logger: opts.Logger, Alerts: opts.Alerts, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{opts: opts, log: opts.Logger, proxy: px}
 	if err := g.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -266,3 +291,10 @@ func certThumbprint(pemBytes []byte) ([]byte, error) {
 	sum := sha256.Sum256(block.Bytes)
 	return sum[:], nil
 }
+
+// RunHealthChecks probes the backends that have health checks configured
+// until ctx ends.
+func (g *Gateway) RunHealthChecks(ctx context.Context) { g.proxy.RunHealthChecks(ctx) }
+
+// BreakerStates is each backend's circuit breaker state, for metrics.
+func (g *Gateway) BreakerStates() map[string]string { return g.proxy.BreakerStates() }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strings"
 
+	"github.com/bankguard/bankguard/gateway/blacklist"
 	"github.com/bankguard/bankguard/gateway/body"
 	"github.com/bankguard/bankguard/gateway/fieldenc"
 	"github.com/bankguard/bankguard/gateway/lifecycle"
@@ -26,14 +29,19 @@ import (
 //
 //	route      method + path → API                     404, 405
 //	respsign   A2: sign the response, errors included
+//	blacklist  blocked source address                  403
 //	lifecycle  terminated → 410; deprecated → headers
 //	body       read once, bounded; media type          413, 415
 //	signature  RFC 9421 + RFC 9530, level, replay      401, 403
+//	blacklist  blocked app                             403
+//	ratelimit  pauses, throttles, rate, concurrency    429
+//	waf        injections (Coraza + OWASP CRS)         403
 //	validate   OpenAPI parameters and body             400
 //	usertoken  user-bound APIs: token, consent, account 401, 403
 //	inputs     sensitive fields sealed to the bank     400
 //	outputs    encrypt clearing data to the app        403
 //	mask       personal data in the response masked
+//	risk       fund APIs: amount, totals, velocity, payee 202, 403
 //	final      built-in API or proxy to the backend    502, 503, 504
 func (g *Gateway) pipeline(ctx context.Context, s *snapshot) (stage.Handler, error) {
 	table, err := route.NewTable(s.apis)
@@ -65,21 +73,38 @@ func (g *Gateway) pipeline(ctx context.Context, s *snapshot) (stage.Handler, err
 		}
 		return nil
 	}
+	bl := g.opts.Blacklist
 	stages := []stage.Middleware{
 		&route.Handler{Table: table},
 		&respsign.Handler{Keys: g.opts.BankKeys, Now: g.opts.Now},
+		optional(bl != nil, func() stage.Middleware { return bl.IP }),
 		lifecycle.Handler{},
 		&body.Handler{Limit: g.opts.MaxBodyBytes, MediaTypes: mediaTypes},
 		&signature.Handler{Config: g.opts.Signature, Keys: s.keys, Nonces: g.opts.Nonces, Now: g.opts.Now},
+		optional(bl != nil, func() stage.Middleware { return bl.App }),
+		optional(g.opts.RateLimit != nil, func() stage.Middleware { return g.opts.RateLimit }),
+		optional(g.opts.WAF != nil && g.opts.WAF.Enabled(), func() stage.Middleware { return g.opts.WAF }),
 		&validate.Handler{Operations: ops},
 		&usertoken.Handler{Introspector: g.introspector(), Now: g.opts.Now},
 		&fieldenc.Inputs{KnownKey: g.knownEncryptionKey},
 		&fieldenc.Outputs{Keys: s.recipient, MaxBody: respsign.DefaultMaxBody},
+		optional(g.opts.PII != nil, func() stage.Middleware {
+			return &mask.Handler{Engine: g.opts.PII, Policies: masks, MaxBody: respsign.DefaultMaxBody}
+		}),
+		// Last: it sees the backend's own status, so its daily totals count
+		// exactly the transfers that were made.
+		optional(g.opts.Risk != nil, func() stage.Middleware { return g.opts.Risk }),
 	}
-	if g.opts.PII != nil {
-		stages = append(stages, &mask.Handler{Engine: g.opts.PII, Policies: masks, MaxBody: respsign.DefaultMaxBody})
+	return stage.Chain(stage.HandlerFunc(g.final), slices.DeleteFunc(stages, func(m stage.Middleware) bool { return m == nil })...), nil
+}
+
+// optional is the stage made by mk when the control is configured, else nil
+// (left out of the chain).
+func optional(on bool, mk func() stage.Middleware) stage.Middleware {
+	if !on {
+		return nil
 	}
-	return stage.Chain(stage.HandlerFunc(g.final), stages...), nil
+	return mk()
 }
 
 const builtinPrefix = "builtin:"
@@ -106,12 +131,30 @@ func (s *snapshot) recipient(appID string) (fieldenc.RecipientKey, bool) {
 }
 
 // introspector is the configured one, or one that refuses every token: a
-// gateway without an authorization server serves no user-bound call.
+// gateway without an authorization server serves no user-bound call. A token
+// presented by an app it was not issued to also blocks that app when the
+// blacklist's detector is on (impersonation, T/PCAC 0008-2020 6.1.2-3).
 func (g *Gateway) introspector() oauth.Introspector {
+	var in oauth.Introspector = noAuthorization{}
 	if g.opts.Introspector != nil {
-		return g.opts.Introspector
+		in = g.opts.Introspector
 	}
-	return noAuthorization{}
+	if bl := g.opts.Blacklist; bl != nil && bl.Detector != nil {
+		return blockingIntrospector{in, bl.Detector}
+	}
+	return in
+}
+
+type blockingIntrospector struct {
+	oauth.Introspector
+	d *blacklist.Detector
+}
+
+func (b blockingIntrospector) Alert(ctx context.Context, kind, appID, detail string) {
+	b.Introspector.Alert(ctx, kind, appID, detail)
+	if kind == usertoken.AlertOtherApp {
+		b.d.ObserveImpersonation(ctx, appID, netip.Addr{})
+	}
 }
 
 type noAuthorization struct{}

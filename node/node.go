@@ -21,13 +21,19 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 
+	"github.com/bankguard/bankguard/alert"
 	"github.com/bankguard/bankguard/audit"
 	"github.com/bankguard/bankguard/config"
 	"github.com/bankguard/bankguard/fieldcrypt"
 	"github.com/bankguard/bankguard/gateway"
 	"github.com/bankguard/bankguard/gateway/bankkeys"
+	"github.com/bankguard/bankguard/gateway/blacklist"
 	"github.com/bankguard/bankguard/gateway/proxy"
+	"github.com/bankguard/bankguard/gateway/ratelimit"
+	"github.com/bankguard/bankguard/gateway/risk"
+	"github.com/bankguard/bankguard/gateway/waf"
 	"github.com/bankguard/bankguard/httpsig"
+	"github.com/bankguard/bankguard/metrics"
 	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/oauth/pages"
 	"github.com/bankguard/bankguard/pii"
@@ -111,7 +117,24 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	if err != nil {
 		return nil, err
 	}
-	al, err := n.startAudit(ctx, cfg, keys, log)
+	m, err := metrics.NewFromConfig(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	mgr, err := alert.New(cfg.Alerts, alert.Env{Logger: log, Path: cfg.Path})
+	if err != nil {
+		return nil, err
+	}
+	n.cleanup = append(n.cleanup, func() {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = mgr.Close(c)
+	})
+	if cfg.Alerts.DailyReportAt != "" {
+		go mgr.RunDailyReport(ctx, cfg.Alerts.DailyReportAt)
+	}
+	alerts := countingRaiser{m: m, next: mgr}
+	al, err := n.startAudit(ctx, cfg, keys, m, log)
 	if err != nil {
 		return nil, err
 	}
@@ -131,11 +154,35 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 	if err != nil {
 		return nil, err
 	}
+	bl, err := blacklist.New(ctx, cfg.Blacklist, blacklist.Options{Alerts: alerts})
+	if err != nil {
+		return nil, err
+	}
+	notices := appNotices{apps: st, keys: keys, alerts: alerts, log: log}
+	rl, err := ratelimit.New(cfg.RateLimit, alerts, notices)
+	if err != nil {
+		return nil, err
+	}
 	authServer, authPages, err := n.authorization(cfg.Authorization, st, key, log)
 	if err != nil {
 		return nil, err
 	}
 	n.Authorization = authServer
+	var wf *waf.Handler
+	if cfg.WAF.Enabled {
+		if wf, err = waf.New(cfg.WAF); err != nil {
+			return nil, fmt.Errorf("waf: %w", err)
+		}
+		wf.Alerts, wf.Log = alerts, log.With("stage", "waf")
+	}
+	var rs *risk.Handler
+	if cfg.Risk.Enabled {
+		// The same pseudonym key as the audit log: alert subjects match the
+		// audit record's user.
+		if rs, err = risk.New(cfg.Risk, risk.Options{Pseudonyms: masker, Alerts: alerts, RiskFlag: m.RiskFlag}); err != nil {
+			return nil, err
+		}
+	}
 	opts := gateway.Options{
 		EncryptionKeys:   encKeys,
 		PII:              masker,
@@ -149,6 +196,12 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 		MaxBodyBytes:     cfg.Limits.MaxBodyBytes,
 		InterfaceVersion: cfg.InterfaceVersion,
 		Builtin:          []registry.API{gateway.PingAPI(cfg.BankCode)},
+		Blacklist:        bl,
+		RateLimit:        rl,
+		Risk:             rs,
+		WAF:              wf,
+		Alerts:           alerts,
+		Metrics:          m,
 		Logger:           log,
 	}
 	if authServer != nil {
@@ -165,11 +218,18 @@ func Start(ctx context.Context, cfg *config.File, o Options) (n *Node, err error
 		return nil, err
 	}
 	n.Gateway = gw
+	m.SetBreakerStates(gw.BreakerStates)
+	go gw.RunHealthChecks(ctx)
 	var tokens gateway.TokenRevoker
 	if authServer != nil {
 		tokens = authServer
 	}
-	srv, err := server(cfg, o, gw, st, al, tokens, log)
+	parts := adminParts{tokens: tokens, blacklist: bl.Admin, alerts: mgr, metrics: m.Handler(),
+		throttles: &ratelimit.Admin{Throttles: rl.Throttles, Notifier: notices, Logger: log, AppsForAPI: activeApps(st)}}
+	if rs != nil {
+		parts.risk = rs.Admin()
+	}
+	srv, err := server(cfg, o, gw, st, al, parts, log)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +291,7 @@ func (n *Node) upstreams(cfg *config.File, log *slog.Logger) (map[string]proxy.U
 		if err != nil {
 			return nil, fmt.Errorf("node: upstream %s: %w", name, err)
 		}
-		out[name] = proxy.Upstream{URL: pu, Timeout: u.Timeout}
+		out[name] = u.Proxy(pu)
 	}
 	return out, nil
 }
@@ -365,7 +425,7 @@ type auditLog struct {
 }
 
 // startAudit opens the audit store and starts its writer; both close with the node.
-func (n *Node) startAudit(ctx context.Context, cfg *config.File, bank *bankkeys.Set, log *slog.Logger) (*auditLog, error) {
+func (n *Node) startAudit(ctx context.Context, cfg *config.File, bank *bankkeys.Set, m *metrics.Metrics, log *slog.Logger) (*auditLog, error) {
 	key, err := LoadSigningKey(cfg, cfg.Audit.SigningKey)
 	if err != nil {
 		return nil, fmt.Errorf("node: audit key: %w", err)
@@ -391,6 +451,7 @@ func (n *Node) startAudit(ctx context.Context, cfg *config.File, bank *bankkeys.
 	w, err := audit.NewWriter(ctx, audit.WriterConfig{
 		Store: st, Hasher: h, KeyID: key.KeyID, Signer: key.Signer, WitnessDir: witness,
 		CheckpointEvery: cfg.Audit.CheckpointEvery, CheckpointInterval: cfg.Audit.CheckpointInterval, Logger: log,
+		OnCommit: m.OnAuditCommit,
 	})
 	if err != nil {
 		return nil, err
@@ -440,7 +501,17 @@ func archiveHourly(ctx context.Context, a *audit.Archiver, log *slog.Logger) {
 	}
 }
 
-func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store, al *auditLog, tokens gateway.TokenRevoker, log *slog.Logger) (*gateway.Server, error) {
+// adminParts are the controls the admin API manages besides the registry.
+type adminParts struct {
+	tokens    gateway.TokenRevoker
+	blacklist *blacklist.Admin
+	throttles *ratelimit.Admin
+	alerts    *alert.Manager
+	risk      *risk.Admin
+	metrics   http.Handler
+}
+
+func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store, al *auditLog, parts adminParts, log *slog.Logger) (*gateway.Server, error) {
 	gwTLS, err := listenerTLS(cfg, cfg.Gateway.TLS, false)
 	if err != nil {
 		return nil, fmt.Errorf("node: gateway TLS: %w", err)
@@ -462,7 +533,8 @@ func server(cfg *config.File, o Options, gw *gateway.Gateway, st registry.Store,
 		}
 		srv.AdminAddr = cfg.Admin.Addr
 		srv.Admin = (&gateway.Admin{Store: st, Gateway: gw, AllowedClients: cfg.Admin.AllowedClients, Logger: log,
-			Audit: al.store, AuditHasher: al.hasher, Tokens: tokens}).Handler()
+			Audit: al.store, AuditHasher: al.hasher, Tokens: parts.tokens, Blacklist: parts.blacklist,
+			Throttles: parts.throttles, Alerts: parts.alerts, Risk: parts.risk, Metrics: parts.metrics}).Handler()
 	}
 	return srv, nil
 }

@@ -17,8 +17,10 @@ import (
 // Code is a stable, snake_case error code that clients may switch on.
 type Code string
 
-// The error codes of CONTRACT.md §4, plus method_not_allowed and
-// token_missing (a user-bound API called without a bearer token, RFC 6750).
+// The error codes of CONTRACT.md §4, plus method_not_allowed, token_missing
+// (a user-bound API called without a bearer token, RFC 6750) and the traffic
+// and risk controls' app_paused, throttled, request_blocked,
+// transaction_held and transaction_rejected.
 const (
 	RequestInvalid       Code = "request_invalid"
 	SignatureMissing     Code = "signature_missing"
@@ -44,6 +46,11 @@ const (
 	BodyTooLarge         Code = "body_too_large"
 	UnsupportedMediaType Code = "unsupported_media_type"
 	RateLimited          Code = "rate_limited"
+	AppPaused            Code = "app_paused"
+	Throttled            Code = "throttled"
+	RequestBlocked       Code = "request_blocked"
+	TransactionHeld      Code = "transaction_held"
+	TransactionRejected  Code = "transaction_rejected"
 	UpstreamUnavailable  Code = "upstream_unavailable"
 	Internal             Code = "internal"
 )
@@ -79,6 +86,11 @@ var codes = map[Code]codeInfo{
 	BodyTooLarge:         {http.StatusRequestEntityTooLarge, "Body too large"},
 	UnsupportedMediaType: {http.StatusUnsupportedMediaType, "Unsupported media type"},
 	RateLimited:          {http.StatusTooManyRequests, "Rate limited"},
+	AppPaused:            {http.StatusTooManyRequests, "Application paused"},
+	Throttled:            {http.StatusTooManyRequests, "Throttled by the bank"},
+	RequestBlocked:       {http.StatusForbidden, "Request blocked"},
+	TransactionHeld:      {http.StatusAccepted, "Transaction held for confirmation"},
+	TransactionRejected:  {http.StatusForbidden, "Transaction rejected"},
 	UpstreamUnavailable:  {http.StatusBadGateway, "Upstream unavailable"},
 	Internal:             {http.StatusInternalServerError, "Internal error"},
 }

@@ -102,8 +102,12 @@ type App struct {
 	// AgreementEnd is when the app's agreement with the bank ends: no user
 	// consent outlasts it (T/PCAC 0008-2020 5.3.2).
 	AgreementEnd time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// NotifyURL is where the bank sends the app notices (paused, throttled),
+	// signed like its responses; empty: notices reach the bank's operators
+	// only.
+	NotifyURL string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // CredentialStatus says whether a credential may be used.

@@ -2,6 +2,12 @@
 // httputil.ReverseProxy (Rewrite, ModifyResponse, ErrorHandler — no fork).
 // Backend failures become problem+json; backend headers that reveal software
 // and backend error bodies never reach the application (T/PCAC 0008-2020 3.1-7).
+//
+// Each backend is isolated (T/PCAC 0008-2020 6.1.2): its own connection
+// pool and slots, connect and response timeouts, a circuit breaker
+// (github.com/sony/gobreaker/v2) that refuses calls with 503 while open and
+// recovers through half-open, optional active health checks, and bounded
+// retries of idempotent requests only.
 package proxy
 
 import (
@@ -10,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"mime"
 	"net"
@@ -22,19 +27,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bankguard/bankguard/alert"
 	"github.com/bankguard/bankguard/gateway/stage"
 	"github.com/bankguard/bankguard/problem"
 )
-
-// Upstream is a backend.
-type Upstream struct {
-	// URL is the backend's base URL; the request path is appended to its path.
-	URL *url.URL
-	// Timeout is how long the backend has to start answering (default 30 s).
-	Timeout time.Duration
-	// Transport, if set, replaces NewTransport(Timeout): for tests and benchmarks.
-	Transport http.RoundTripper
-}
 
 // Internal request headers the gateway sets for backends. Any the client
 // sends are removed first, so a backend can trust them.
@@ -64,55 +60,109 @@ var revealing = map[string]bool{
 // Backend 4xx statuses passed on to the application (with our body).
 var passedStatuses = []int{400, 403, 404, 409, 410, 412, 422, 429}
 
-// DefaultTimeout is how long a backend has to start answering, unless configured.
-const DefaultTimeout = 30 * time.Second
-
-// Proxy is the final handler of the pipeline for proxied APIs.
+// Proxy is the final handler of the pipeline for proxied APIs. Each
+// upstream has its own transport, connection slots, circuit breaker and
+// health check: one failing backend never slows the others (T/PCAC
+// 0008-2020 6.1.2).
 type Proxy struct {
-	proxies map[string]*httputil.ReverseProxy
+	upstreams map[string]*upstream
 }
 
-// New builds a proxy for the named upstreams. Each upstream gets its own
-// transport, so that its timeout and connection pool are its own: one slow
-// backend does not hold connections another needs.
-func New(upstreams map[string]Upstream, logger *slog.Logger) *Proxy {
-	p := &Proxy{proxies: map[string]*httputil.ReverseProxy{}}
-	errLog := log.New(io.Discard, "", 0)
-	if logger != nil {
-		errLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+type upstream struct {
+	rp      *httputil.ReverseProxy
+	guard   *guard
+	checker *checker
+}
+
+// Options are what the proxy needs besides its upstreams.
+type Options struct {
+	// Logger receives breaker and health-check state changes; nil discards.
+	Logger *slog.Logger
+	// Alerts receives breaker.open (critical), breaker.closed (info),
+	// health.down (critical) and health.up (info), subject "upstream:NAME";
+	// nil discards them.
+	Alerts alert.Raiser
+	// Now is the clock of alerts, Retry-After and the breaker's open
+	// timeout (nil means time.Now). gobreaker also times the open state on
+	// the wall clock, which has no injection point: a breaker turns
+	// half-open once both clocks say the open timeout passed.
+	Now func() time.Time
+}
+
+// NewWithOptions validates the upstreams and builds a proxy for them. Call
+// RunHealthChecks to start the active health checks.
+func NewWithOptions(upstreams map[string]Upstream, opts Options) (*Proxy, error) {
+	if err := ValidateUpstreams(upstreams); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
 	}
+	return build(upstreams, opts), nil
+}
+
+// New builds a proxy for the named upstreams without validating them: zero
+// and out-of-range settings take their defaults. Breaker state changes are
+// logged, not alerted; prefer NewWithOptions.
+func New(upstreams map[string]Upstream, logger *slog.Logger) *Proxy {
+	return build(upstreams, Options{Logger: logger})
+}
+
+func build(upstreams map[string]Upstream, opts Options) *Proxy {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Alerts == nil {
+		opts.Alerts = alert.Discard{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	errLog := slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)
+	p := &Proxy{upstreams: map[string]*upstream{}}
 	for name, u := range upstreams {
+		u = u.WithDefaults()
 		target := u.URL
-		transport := u.Transport
+		transport, probes := u.Transport, u.Transport
 		if transport == nil {
-			transport = NewTransport(u.Timeout)
+			transport, probes = newTransport(u, u.MaxConns), newTransport(u, 2)
 		}
-		p.proxies[name] = &httputil.ReverseProxy{
+		next := &retrier{next: transport, retries: *u.Retries, methods: u.retriedMethods(), backoff: u.RetryBackoff}
+		g := newGuard(name, u, next, opts)
+		up := &upstream{guard: g, rp: &httputil.ReverseProxy{
 			Rewrite:        func(pr *httputil.ProxyRequest) { rewrite(pr, target) },
-			Transport:      transport,
+			Transport:      g,
 			ModifyResponse: modifyResponse,
 			ErrorHandler:   errorHandler,
 			ErrorLog:       errLog,
 			BufferPool:     Buffers,
+		}}
+		if u.Health != nil && target != nil {
+			up.checker = newChecker(u, probes, g)
 		}
+		p.upstreams[name] = up
 	}
 	return p
 }
 
-// NewTransport returns a transport for backend connections: bounded dial and
-// response-header timeouts (timeout, or DefaultTimeout), keep-alive, no
-// compression (the gateway signs and inspects bodies as the backend sent them).
+// NewTransport returns a transport for backend connections with the
+// default settings and the given response-header timeout (0: DefaultTimeout).
 func NewTransport(timeout time.Duration) *http.Transport {
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
+	u := Upstream{Timeout: timeout}.WithDefaults()
+	return newTransport(u, u.MaxConns)
+}
+
+// newTransport returns a transport for u's connections: bounded connect,
+// TLS-handshake and response-header timeouts, at most maxConns connections,
+// keep-alive, no compression (the gateway signs and inspects bodies as the
+// backend sent them).
+func newTransport(u Upstream, maxConns int) *http.Transport {
 	return &http.Transport{
 		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          512,
-		MaxIdleConnsPerHost:   256,
+		DialContext:           (&net.Dialer{Timeout: u.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   u.ConnectTimeout,
+		MaxConnsPerHost:       maxConns,
+		MaxIdleConns:          maxConns,
+		MaxIdleConnsPerHost:   maxConns,
 		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: timeout,
+		ResponseHeaderTimeout: u.Timeout,
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
 	}
@@ -127,16 +177,18 @@ func (b *bufferPool) Get() []byte  { return b.pool.Get().(*[32 << 10]byte)[:] }
 func (b *bufferPool) Put(p []byte) { b.pool.Put((*[32 << 10]byte)(p)) }
 
 // Has reports whether upstream name is configured.
-func (p *Proxy) Has(name string) bool { return p.proxies[name] != nil }
+func (p *Proxy) Has(name string) bool { return p.upstreams[name] != nil }
 
-// ServeHTTP proxies the request to upstream name.
+// ServeHTTP proxies the request to upstream name. While the upstream's
+// breaker is open or its health check fails, it returns 503
+// upstream_unavailable with Retry-After and the backend is not called.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request, name string) error {
-	rp := p.proxies[name]
-	if rp == nil {
+	u := p.upstreams[name]
+	if u == nil {
 		return problem.Wrap(fmt.Errorf("unknown upstream %q", name), problem.Internal, "the request could not be processed")
 	}
 	ex := stage.FromContext(r.Context())
-	rp.ServeHTTP(w, r)
+	u.rp.ServeHTTP(w, r)
 	err := ex.UpstreamErr
 	ex.UpstreamErr = nil
 	return err
@@ -227,8 +279,12 @@ func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 func classify(r *http.Request, err error) error {
 	var refusal *upstreamRefusal
 	var failure *upstreamFailure
+	var unavailable *unavailableError
 	var netErr net.Error
 	switch {
+	case errors.As(err, &unavailable):
+		return problem.Wrap(err, problem.UpstreamUnavailable, "the bank's service is temporarily unavailable; retry later").
+			WithStatus(http.StatusServiceUnavailable).WithHeader("Retry-After", retryAfter(unavailable.retryAfter))
 	case errors.As(err, &refusal):
 		return &problem.Error{Code: refusal.code, Status: refusal.status,
 			Detail: "the bank declined the request (" + string(refusal.code) + ")", Err: err}

@@ -86,6 +86,9 @@ type Exchange struct {
 	Err error
 	// UpstreamErr is where the proxy's error handler leaves a backend failure.
 	UpstreamErr error
+	// UpstreamLatency is how long the backend took to answer with headers
+	// (all attempts), zero when it was not called.
+	UpstreamLatency time.Duration
 }
 
 type exchangeKey struct{}

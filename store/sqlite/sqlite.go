@@ -73,6 +73,7 @@ var migrations = []string{
 	`ALTER TABLE apps ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]';
 	ALTER TABLE apps ADD COLUMN agreement_end TEXT NOT NULL DEFAULT '';`,
 	usersMigration, // users.go: the bank's users who log in to authorize apps
+	`ALTER TABLE apps ADD COLUMN notify_url TEXT NOT NULL DEFAULT '';`,
 }
 
 // Open opens (creating if needed) the registry database at path and brings
@@ -156,14 +157,15 @@ func (s *Store) PutApp(ctx context.Context, a registry.App) error {
 		return err
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO apps (id, name, status, client_cert_pem, created_at, updated_at,
-			encryption_key_id, encryption_key_pem, redirect_uris, agreement_end)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			encryption_key_id, encryption_key_pem, redirect_uris, agreement_end, notify_url)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status,
 			client_cert_pem = excluded.client_cert_pem, updated_at = excluded.updated_at,
 			encryption_key_id = excluded.encryption_key_id, encryption_key_pem = excluded.encryption_key_pem,
-			redirect_uris = excluded.redirect_uris, agreement_end = excluded.agreement_end`,
+			redirect_uris = excluded.redirect_uris, agreement_end = excluded.agreement_end,
+			notify_url = excluded.notify_url`,
 		a.ID, a.Name, string(a.Status), a.ClientCertPEM, formatTime(a.CreatedAt), formatTime(now),
-		a.EncryptionKeyID, a.EncryptionKeyPEM, string(uris), formatTime(a.AgreementEnd))
+		a.EncryptionKeyID, a.EncryptionKeyPEM, string(uris), formatTime(a.AgreementEnd), a.NotifyURL)
 	if err != nil {
 		return fmt.Errorf("sqlite: put app %s: %w", a.ID, err)
 	}
@@ -187,13 +189,13 @@ func (s *Store) SetAppStatus(ctx context.Context, id string, st registry.AppStat
 }
 
 const appColumns = `id, name, status, client_cert_pem, created_at, updated_at, encryption_key_id, encryption_key_pem,
-	redirect_uris, agreement_end`
+	redirect_uris, agreement_end, notify_url`
 
 func scanApp(row interface{ Scan(...any) error }) (registry.App, error) {
 	var a registry.App
 	var status, created, updated, uris, agreementEnd string
 	if err := row.Scan(&a.ID, &a.Name, &status, &a.ClientCertPEM, &created, &updated, &a.EncryptionKeyID, &a.EncryptionKeyPEM,
-		&uris, &agreementEnd); err != nil {
+		&uris, &agreementEnd, &a.NotifyURL); err != nil {
 		return a, err
 	}
 	a.Status = registry.AppStatus(status)
