@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bankguard/bankguard/alert"
+	"github.com/bankguard/bankguard/jsonptr"
 )
 
 // Kind is what a rule measures.
@@ -146,10 +147,10 @@ func (c *Config) Validate() error {
 		c.MaxResponseBody = DefaultMaxResponseBody
 	}
 	var errs []error
-	if !validPointer(c.AmountPointer) {
+	if !jsonptr.Valid(c.AmountPointer) {
 		errs = append(errs, fmt.Errorf("risk.amount_pointer: %q is not a JSON pointer such as /amount", c.AmountPointer))
 	}
-	if !validPointer(c.PayeePointer) {
+	if !jsonptr.Valid(c.PayeePointer) {
 		errs = append(errs, fmt.Errorf("risk.payee_pointer: %q is not a JSON pointer such as /to_card_number", c.PayeePointer))
 	}
 	durations := []struct {

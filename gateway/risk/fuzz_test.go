@@ -3,6 +3,8 @@ package risk
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/bankguard/bankguard/jsonptr"
 )
 
 func FuzzParseAmount(f *testing.F) {
@@ -31,7 +33,7 @@ func FuzzBodyReaders(f *testing.F) {
 	n := &Notice{Codes: []string{CodeNewPayee}, MessageZH: "z", MessageEN: "e"}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		_, _ = amountAt(body, "/amount")
-		_, _ = stringAt(body, "/to_card_number")
+		_, _ = jsonptr.String(body, "/to_card_number")
 		if c, err := canonical(body, []string{"/**/p"}); err == nil && !json.Valid(c) {
 			t.Fatalf("canonical form is not JSON: %s", c)
 		}

@@ -8,155 +8,37 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bankguard/bankguard/jsonptr"
 )
 
 // Errors of the body readers; they stay internal.
 var (
-	errNotJSON   = errors.New("risk: the body is not one JSON document")
-	errPointer   = errors.New("risk: malformed JSON pointer")
-	errAbsent    = errors.New("risk: the body has no member at the pointer")
-	errAmbiguous = errors.New("risk: the body names a member more than once")
-	errNotString = errors.New("risk: the member is not a string")
+	errNotJSON   = jsonptr.ErrNotJSON
+	errAmbiguous = jsonptr.ErrAmbiguous
 	errTooDeep   = errors.New("risk: the body nests too deeply")
 )
 
 // maxDepth bounds the nesting the fingerprint walks.
 const maxDepth = 64
 
-// unescape decodes a JSON pointer segment: ~1 is "/", ~0 is "~" (RFC 6901 §4).
-var unescape = strings.NewReplacer("~1", "/", "~0", "~")
-
 // escape encodes a member name as a JSON pointer segment.
 var escape = strings.NewReplacer("~", "~0", "/", "~1")
-
-// validPointer reports whether p is a JSON pointer to a member (RFC 6901):
-// "/a/b", with ~ only in ~0 and ~1.
-func validPointer(p string) bool {
-	if p == "" || p[0] != '/' || !utf8.ValidString(p) {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] == '~' && (i+1 == len(p) || p[i+1] != '0' && p[i+1] != '1') {
-			return false
-		}
-	}
-	return true
-}
-
-// valueAt returns the JSON value at pointer in body.
-//
-// The gateway must assess the same amount and payee the backend will act
-// on: an object on the way that names the member twice — also in another
-// letter case, which some decoders (Go's encoding/json among them) match
-// case-insensitively — is refused, not resolved.
-func valueAt(body []byte, pointer string) (json.RawMessage, error) {
-	if !utf8.Valid(body) || !json.Valid(body) {
-		return nil, errNotJSON
-	}
-	if !validPointer(pointer) {
-		return nil, errPointer
-	}
-	raw := json.RawMessage(body)
-	for _, seg := range strings.Split(pointer[1:], "/") {
-		var err error
-		if raw, err = child(raw, unescape.Replace(seg)); err != nil {
-			return nil, err
-		}
-	}
-	return raw, nil
-}
-
-// stringAt returns the string at pointer in body.
-func stringAt(body []byte, pointer string) (string, error) {
-	raw, err := valueAt(body, pointer)
-	if err != nil {
-		return "", err
-	}
-	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil { // null would decode to ""
-		return "", errNotString
-	}
-	return s, nil
-}
 
 // amountAt reads the amount at pointer: a JSON string, or a JSON number
 // whose text is a plain decimal ("1234.56", not 1.23456e3).
 func amountAt(body []byte, pointer string) (Fen, error) {
-	raw, err := valueAt(body, pointer)
+	raw, err := jsonptr.Value(body, pointer)
 	if err != nil {
 		return 0, err
 	}
 	text := string(raw)
 	if len(raw) > 0 && raw[0] == '"' {
 		if err := json.Unmarshal(raw, &text); err != nil {
-			return 0, errNotString
+			return 0, jsonptr.ErrNotString
 		}
 	}
 	return ParseAmount(text)
-}
-
-// child returns the member seg of the object raw, or its element seg if it
-// is an array.
-func child(raw []byte, seg string) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, errNotJSON
-	}
-	switch tok {
-	case json.Delim('{'):
-		var found json.RawMessage
-		seen := 0
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil, errNotJSON
-			}
-			key, _ := kt.(string)
-			var v json.RawMessage
-			if err := dec.Decode(&v); err != nil {
-				return nil, errNotJSON
-			}
-			if strings.EqualFold(key, seg) {
-				seen++
-				if key == seg {
-					found = v
-				}
-			}
-		}
-		switch {
-		case seen > 1:
-			return nil, errAmbiguous
-		case found == nil:
-			return nil, errAbsent
-		}
-		return found, nil
-	case json.Delim('['):
-		idx, ok := arrayIndex(seg)
-		if !ok {
-			return nil, errAbsent
-		}
-		for i := 0; dec.More(); i++ {
-			var v json.RawMessage
-			if err := dec.Decode(&v); err != nil {
-				return nil, errNotJSON
-			}
-			if i == idx {
-				return v, nil
-			}
-		}
-	}
-	return nil, errAbsent
-}
-
-// arrayIndex parses an RFC 6901 array index: "0" or a decimal without a
-// leading zero.
-func arrayIndex(seg string) (int, bool) {
-	if seg == "" || len(seg) > 9 || len(seg) > 1 && seg[0] == '0' || !digits(seg) {
-		return 0, false
-	}
-	n, err := strconv.Atoi(seg)
-	return n, err == nil
 }
 
 // canonical returns body in a canonical form — object members sorted,
@@ -171,8 +53,8 @@ func canonical(body []byte, skip []string) ([]byte, error) {
 	}
 	patterns := make([][]string, 0, len(skip))
 	for _, p := range skip {
-		if validPointer(p) {
-			patterns = append(patterns, segments(p))
+		if jsonptr.Valid(p) {
+			patterns = append(patterns, jsonptr.Segments(p))
 		}
 	}
 	c := canonicalizer{dec: json.NewDecoder(bytes.NewReader(body)), skip: patterns}
@@ -283,15 +165,6 @@ func (c *canonicalizer) skipped(path []string) bool {
 		}
 	}
 	return false
-}
-
-// segments splits a JSON pointer into its unescaped segments.
-func segments(p string) []string {
-	s := strings.Split(p[1:], "/")
-	for i := range s {
-		s[i] = unescape.Replace(s[i])
-	}
-	return s
 }
 
 // matchSegments reports whether path matches pattern: "*" is one segment,

@@ -68,37 +68,6 @@ func TestAddSaturates(t *testing.T) {
 	}
 }
 
-func TestValueAt(t *testing.T) {
-	body := []byte(`{"a":{"b~/c":[1,"x"]},"n":null,"s":"é"}`)
-	for _, tt := range []struct {
-		ptr, want string
-		err       error
-	}{
-		{"/a/b~0~1c/1", `"x"`, nil},
-		{"/a/b~0~1c/0", `1`, nil},
-		{"/a/b~0~1c/2", "", errAbsent},
-		{"/a/b~0~1c/01", "", errAbsent},
-		{"/n", `null`, nil},
-		{"/x", "", errAbsent},
-		{"a", "", errPointer},
-		{"/a~2", "", errPointer},
-	} {
-		got, err := valueAt(body, tt.ptr)
-		if string(got) != tt.want || !errors.Is(err, tt.err) {
-			t.Errorf("valueAt(%q) = %s, %v; want %s, %v", tt.ptr, got, err, tt.want, tt.err)
-		}
-	}
-	if _, err := valueAt([]byte(`{"a":1,"A":2}`), "/a"); !errors.Is(err, errAmbiguous) {
-		t.Errorf("a member named twice: %v", err)
-	}
-	if _, err := valueAt([]byte(`{"a":1}{"a":2}`), "/a"); !errors.Is(err, errNotJSON) {
-		t.Errorf("two documents: %v", err)
-	}
-	if _, err := stringAt(body, "/n"); !errors.Is(err, errNotString) {
-		t.Errorf("null as a string: %v", err)
-	}
-}
-
 func TestCanonical(t *testing.T) {
 	sealed := []string{"/payment_password", "/extra/*/pin", "/**/otp"}
 	a, err := canonical([]byte(`{"b":1, "a":[true,null,{"y":"z","x":2.50}],"payment_password":"sm2:v1:k:AAA","extra":{"q":{"pin":"1"}},"deep":{"otp":"9"}}`), sealed)

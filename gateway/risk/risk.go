@@ -63,6 +63,7 @@ import (
 
 	"github.com/bankguard/bankguard/alert"
 	"github.com/bankguard/bankguard/gateway/stage"
+	"github.com/bankguard/bankguard/jsonptr"
 	"github.com/bankguard/bankguard/pii"
 	"github.com/bankguard/bankguard/problem"
 )
@@ -228,7 +229,7 @@ func (h *Handler) read(r *http.Request, ex *stage.Exchange) (*transfer, error) {
 			"the transfer amount at %s must be a decimal of yuan with at most two decimals, such as \"1234.56\"", h.cfg.AmountPointer))
 	}
 	t.amount = amount
-	card, err := stringAt(ex.Body, h.cfg.PayeePointer)
+	card, err := jsonptr.String(ex.Body, h.cfg.PayeePointer)
 	switch {
 	case err == nil && payeeNumber(card):
 		t.payee = h.pseudonyms.Pseudonym(pii.Card, card)

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/bankguard/bankguard/gateway/stage"
+	"github.com/bankguard/bankguard/jsonptr"
 	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/problem"
 )
@@ -159,7 +160,7 @@ func checkConsent(ex *stage.Exchange, r *http.Request, g *oauth.Grant) error {
 		}
 	}
 	if p.AccountField != "" {
-		id, err := stringAt(ex.Body, p.AccountField)
+		id, err := jsonptr.String(ex.Body, p.AccountField)
 		if err != nil || !slices.Contains(g.Accounts, id) {
 			return problem.New(problem.ResourceForbidden, detailAccount)
 		}
