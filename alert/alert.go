@@ -37,6 +37,11 @@ type Alert struct {
 	// TxnID links the request that raised it, if any.
 	TxnID string
 	Time  time.Time
+	// Each makes every occurrence an alert of its own, never joined to an
+	// earlier one of the same rule and subject: large or abnormal fund
+	// transactions are alerted one by one (T/PCAC 0008-2020 6.2.3). They
+	// still join their subject's incident, and the notifiers' caps apply.
+	Each bool
 }
 
 // Raiser is what controls need to raise an alert. It never blocks the

@@ -327,7 +327,7 @@ func (m *Manager) handle(a Alert) {
 	key := a.Rule + "\x00" + a.Subject
 	m.mu.Lock()
 	m.count(a)
-	if rec, ok := m.open[key]; ok && a.Time.Sub(rec.FirstSeen) < m.window && a.Severity.rank() <= rec.Severity.rank() {
+	if rec, ok := m.open[key]; ok && !a.Each && a.Time.Sub(rec.FirstSeen) < m.window && a.Severity.rank() <= rec.Severity.rank() {
 		rec.Count++
 		rec.LastSeen = laterOf(rec.LastSeen, a.Time)
 		if a.TxnID != "" {

@@ -305,3 +305,21 @@ func TestCloseCancelsAHangingNotifierAndSendsPendingSummaries(t *testing.T) {
 		t.Errorf("failed = %d, want the two cancelled deliveries", m.Stats().Failed)
 	}
 }
+
+func TestEachAlertIsNotJoined(t *testing.T) {
+	clk := newClock()
+	rec := &recorder{}
+	m := newTest(t, clk, Options{Routes: []Route{{Name: "rec", Notifier: rec}}})
+	ctx := context.Background()
+	for _, txn := range []string{"T1", "T2", "T3"} {
+		m.Raise(ctx, Alert{Rule: "risk.large_transfer", Severity: Warning, Subject: "user:P1", Summary: "large transfer", TxnID: txn, Each: true})
+	}
+	flush(t, m)
+	if got := rec.ofType(TypeAlert); len(got) != 3 {
+		t.Fatalf("notified %d alerts, want each of the 3 transfers: %+v", len(got), got)
+	}
+	incidents, err := m.Store().List(ctx, Filter{})
+	if err != nil || len(incidents) != 1 {
+		t.Fatalf("incidents %d (%v), want the subject's one", len(incidents), err)
+	}
+}

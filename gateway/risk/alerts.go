@@ -32,6 +32,7 @@ func (h *Handler) report(ctx context.Context, t *transfer, hits []fired, action 
 			Detail:   fmt.Sprintf("rule %s (%s, action %s): %s; API %s", f.rule.Name, f.rule.Kind, f.rule.Action, f.why, t.apiID),
 			TxnID:    t.txnID,
 			Time:     t.now,
+			Each:     true, // one by one (6.2.3), never merged with the user's earlier transfers
 		})
 	}
 }
