@@ -1,33 +1,26 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"image"
-	"image/png"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/fetch"
-	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/bankguard/bankguard/internal/chromiumtest"
 	"github.com/bankguard/bankguard/oauth/authflow"
-	"github.com/bankguard/bankguard/pii"
 )
 
 // The headless-Chromium side of TestBrowserAuthorizationFlow: a browser tab
@@ -43,7 +36,7 @@ func (b *bfBrowser) cspProbe() {
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	for {
-		for _, p := range b.problems.take() {
+		for _, p := range b.problems.Take() {
 			if strings.Contains(p, "Content Security Policy") && strings.Contains(p, "csp-probe") {
 				return
 			}
@@ -56,29 +49,12 @@ func (b *bfBrowser) cspProbe() {
 	}
 }
 
-// bfFindBrowser returns a Chromium or Chrome binary: $BANKGUARD_CHROMIUM, or
-// the first of chromium, chromium-browser, google-chrome on PATH; it skips
-// the test when there is none.
-func bfFindBrowser(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("BANKGUARD_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no Chromium found: install Debian's chromium (apt-get install -y chromium) or set BANKGUARD_CHROMIUM to a Chrome binary to run the browser test of the authorization flow")
-	return ""
-}
-
 // bfBrowser is one headless Chromium tab with a fresh profile.
 type bfBrowser struct {
 	t        *testing.T
 	ctx      context.Context
 	cancel   func()
-	problems *bfProblems
+	problems *chromiumtest.Problems
 	// redirects receives the URL of each request to *.demo.invalid, which
 	// the browser never sends: it is answered in place by a blank page.
 	redirects chan *url.URL
@@ -92,18 +68,12 @@ type bfBrowser struct {
 // gateway's): a throwaway profile of a test, nothing else is trusted anew.
 func bfStartBrowser(t *testing.T, ctx context.Context, bin string, s *sandbox) *bfBrowser {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900),
-		chromedp.NoFirstRun, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(bfTrustedKeys(t, s), ",")),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, chromiumtest.Options(bin, t.TempDir(),
+		chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(bfTrustedKeys(t, s), ",")))...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
-	b := &bfBrowser{t: t, ctx: bctx, problems: &bfProblems{}, redirects: make(chan *url.URL, 8)}
+	b := &bfBrowser{t: t, ctx: bctx, problems: &chromiumtest.Problems{}, redirects: make(chan *url.URL, 8)}
 	b.cancel = func() { cancelBrowser(); cancelAlloc() }
-	if err := chromedp.Listen(bctx, b.problems.listen); err != nil {
+	if err := chromedp.Listen(bctx, b.problems.Listen); err != nil {
 		b.cancel()
 		t.Fatalf("start %s: %v", bin, err)
 	}
@@ -292,47 +262,14 @@ func (b *bfBrowser) approve(redirectURI string) *url.URL {
 }
 
 // screenshot takes a full-page PNG, checks that something is drawn on it
-// and writes it to a temporary directory and to $BANKGUARD_SCREENSHOT_DIR.
+// and keeps it (chromiumtest.Screenshot).
 func (b *bfBrowser) screenshot(name string) {
 	b.t.Helper()
 	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	img, err := png.Decode(bytes.NewReader(shot))
-	if err != nil {
-		b.t.Fatalf("screenshot %s is not a PNG: %v", name, err)
-	}
-	if r := img.Bounds(); r.Dx() == 0 || r.Dy() == 0 || bfColours(img) < 8 {
-		b.t.Errorf("screenshot %s (%dx%d) is empty or of one colour", name, r.Dx(), r.Dy())
-	}
-	dirs := []string{b.t.TempDir()}
-	if d := os.Getenv("BANKGUARD_SCREENSHOT_DIR"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			b.t.Fatal(err)
-		}
-		dirs = append(dirs, d)
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, name)
-		if err := os.WriteFile(p, shot, 0o644); err != nil {
-			b.t.Fatal(err)
-		}
-		b.t.Logf("screenshot %dx%d: %s", img.Bounds().Dx(), img.Bounds().Dy(), p)
-	}
-}
-
-// bfColours counts the distinct colours on a grid of the image's pixels.
-func bfColours(img image.Image) int {
-	r := img.Bounds()
-	seen := map[[4]uint32]bool{}
-	for y := r.Min.Y; y < r.Max.Y; y += max(1, r.Dy()/200) {
-		for x := r.Min.X; x < r.Max.X; x += max(1, r.Dx()/200) {
-			cr, cg, cb, ca := img.At(x, y).RGBA()
-			seen[[4]uint32{cr, cg, cb, ca}] = true
-		}
-	}
-	return len(seen)
+	chromiumtest.Screenshot(b.t, shot, name)
 }
 
 // bfEval evaluates a JavaScript expression in the page (through the
@@ -345,41 +282,4 @@ func bfEval[T any](b *bfBrowser, expr string) T {
 		b.t.Fatalf("evaluating in the page: %v", err)
 	}
 	return v
-}
-
-// bfProblems collects what pages report as wrong: uncaught exceptions,
-// console.error calls and error entries of the browser log (a resource or
-// a form post blocked by the CSP, a failed load).
-type bfProblems struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (p *bfProblems) listen(ev any) {
-	var msg string
-	switch e := ev.(type) {
-	case *runtime.EventExceptionThrown:
-		msg = "exception: " + e.ExceptionDetails.Text
-	case *runtime.EventConsoleAPICalled:
-		if e.Type == runtime.ConsoleAPICalledTypeError {
-			msg = "console.error called"
-		}
-	case *cdplog.EventEntryAdded:
-		if e.Entry.Level == cdplog.EntryLevelError {
-			msg = "log: " + pii.MaskText(e.Entry.Text)
-		}
-	}
-	if msg != "" {
-		p.mu.Lock()
-		p.list = append(p.list, msg)
-		p.mu.Unlock()
-	}
-}
-
-func (p *bfProblems) take() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l := p.list
-	p.list = nil
-	return l
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bankguard/bankguard/demo"
+	"github.com/bankguard/bankguard/internal/chromiumtest"
 	"github.com/bankguard/bankguard/oauth"
 	"github.com/bankguard/bankguard/oauth/authflow"
 	"github.com/bankguard/bankguard/oauth/pages"
@@ -31,7 +32,7 @@ import (
 // then the user signs in to the self-service page, revokes the consent there,
 // and the app's next call is refused with token_revoked.
 func TestBrowserAuthorizationFlow(t *testing.T) {
-	bin := bfFindBrowser(t)
+	bin := chromiumtest.Find(t, "the browser test of the authorization flow")
 	s := startDemo(t)
 	const appID = "demo-a2-ecdsa"
 	app, ok := s.profile.App(appID)
@@ -179,7 +180,7 @@ func TestBrowserAuthorizationFlow(t *testing.T) {
 
 	// 6. No page had a script error or a CSP violation (a blocked form
 	// post would have stopped the flow, and Chromium logs it as an error).
-	if p := b.problems.take(); len(p) > 0 {
+	if p := b.problems.Take(); len(p) > 0 {
 		t.Errorf("the bank's pages reported problems:\n%s", strings.Join(p, "\n"))
 	}
 	// The listener does see a CSP violation: an image added to the page

@@ -4,78 +4,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"image"
-	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/bankguard/bankguard/assess"
+	"github.com/bankguard/bankguard/internal/chromiumtest"
 )
-
-// findBrowser returns a Chromium or Chrome binary: $BANKGUARD_CHROMIUM, or
-// the first of chromium, chromium-browser, google-chrome on PATH.
-func findBrowser(t *testing.T) string {
-	if p := os.Getenv("BANKGUARD_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no Chromium found: install Debian's chromium (apt-get install -y chromium) or set BANKGUARD_CHROMIUM to a Chrome binary to run the browser test of the HTML report")
-	return ""
-}
-
-// pageProblems collects what the page reports as wrong: uncaught
-// exceptions, console.error calls and error entries of the browser log (a
-// script or style blocked by the CSP, a failed load).
-type pageProblems struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (p *pageProblems) listen(ev any) {
-	var msg string
-	switch e := ev.(type) {
-	case *runtime.EventExceptionThrown:
-		msg = "exception: " + e.ExceptionDetails.Text
-		if e.ExceptionDetails.Exception != nil {
-			msg += " " + e.ExceptionDetails.Exception.Description
-		}
-	case *runtime.EventConsoleAPICalled:
-		if e.Type == runtime.ConsoleAPICalledTypeError {
-			msg = "console.error called"
-		}
-	case *cdplog.EventEntryAdded:
-		if e.Entry.Level == cdplog.EntryLevelError {
-			msg = "log: " + e.Entry.Text
-		}
-	}
-	if msg != "" {
-		p.mu.Lock()
-		p.list = append(p.list, msg)
-		p.mu.Unlock()
-	}
-}
-
-func (p *pageProblems) take() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l := p.list
-	p.list = nil
-	return l
-}
 
 // visibleJS counts the item rows a person sees, by verdict.
 const visibleJS = `(() => {
@@ -90,7 +30,7 @@ const visibleJS = `(() => {
 // a script error or a CSP violation, the screenshot is a real picture, the
 // filters hide what they should, and printing shows everything.
 func TestChromium(t *testing.T) {
-	bin := findBrowser(t)
+	bin := chromiumtest.Find(t, "the browser test of the HTML report")
 	r := sampleReport()
 	dir := t.TempDir()
 	paths, err := Write(dir, r, []string{"html"})
@@ -99,15 +39,13 @@ func TestChromium(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, chromiumtest.Options(bin, t.TempDir())...)
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	defer cancelBrowser()
 
-	var problems pageProblems
-	if err := chromedp.Listen(bctx, problems.listen); err != nil {
+	var problems chromiumtest.Problems
+	if err := chromedp.Listen(bctx, problems.Listen); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
 	err = chromedp.Do(bctx,
@@ -122,58 +60,14 @@ func TestChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkScreenshot(t, shot)
+	chromiumtest.Screenshot(t, shot, "report.png")
 
 	t.Run("filters", func(t *testing.T) { testFilters(t, bctx, r) })
 	t.Run("print", func(t *testing.T) { testPrint(t, bctx, r) })
-	if p := problems.take(); len(p) > 0 {
+	if p := problems.Take(); len(p) > 0 {
 		t.Errorf("the page reported problems:\n%s", strings.Join(p, "\n"))
 	}
 	t.Run("problems are noticed", func(t *testing.T) { testBlockedScript(t, bctx, &problems, paths[0]) })
-}
-
-// checkScreenshot decodes the PNG, checks that it is not blank and saves it
-// in a temporary directory and, if set, in $BANKGUARD_SCREENSHOT_DIR.
-func checkScreenshot(t *testing.T, shot []byte) {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(shot))
-	if err != nil {
-		t.Fatalf("the screenshot is not a PNG: %v", err)
-	}
-	b := img.Bounds()
-	if b.Dx() == 0 || b.Dy() == 0 {
-		t.Fatalf("the screenshot is empty: %v", b)
-	}
-	if colours(img) < 8 {
-		t.Errorf("the screenshot has almost one colour: nothing rendered")
-	}
-	dirs := []string{t.TempDir()}
-	if d := os.Getenv("BANKGUARD_SCREENSHOT_DIR"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		dirs = append(dirs, d)
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "report.png")
-		if err := os.WriteFile(p, shot, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot %dx%d: %s", b.Dx(), b.Dy(), p)
-	}
-}
-
-// colours counts the distinct colours on a grid of the image's pixels.
-func colours(img image.Image) int {
-	b := img.Bounds()
-	seen := map[[4]uint32]bool{}
-	for y := b.Min.Y; y < b.Max.Y; y += max(1, b.Dy()/200) {
-		for x := b.Min.X; x < b.Max.X; x += max(1, b.Dx()/200) {
-			r, g, bl, a := img.At(x, y).RGBA()
-			seen[[4]uint32{r, g, bl, a}] = true
-		}
-	}
-	return len(seen)
 }
 
 // visible returns the number of item rows shown, by verdict.
@@ -273,7 +167,7 @@ func testPrint(t *testing.T, ctx context.Context, r *assess.Report) {
 
 // testBlockedScript proves that the problem listener works: a copy of the
 // page whose CSP names a wrong script hash must report the blocked script.
-func testBlockedScript(t *testing.T, ctx context.Context, problems *pageProblems, page string) {
+func testBlockedScript(t *testing.T, ctx context.Context, problems *chromiumtest.Problems, page string) {
 	b, err := os.ReadFile(page)
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +186,7 @@ func testBlockedScript(t *testing.T, ctx context.Context, problems *pageProblems
 	if err != nil || ran {
 		t.Errorf("the script ran despite the wrong hash (%v)", err)
 	}
-	if p := problems.take(); len(p) == 0 {
+	if p := problems.Take(); len(p) == 0 {
 		t.Error("a script blocked by the CSP was not reported as a problem")
 	}
 }
