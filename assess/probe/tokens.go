@@ -92,15 +92,7 @@ func (t *Target) checkTokenMissing(ctx context.Context) assess.Result {
 // endpoint as the app, and calls again: the revoked token must be refused
 // (active revocation of tokens, T/PCAC 0008-2020 5.2.1 e).
 func (t *Target) checkTokenRevoked(ctx context.Context) assess.Result {
-	r, res := t.tokenUserRole()
-	if res != nil {
-		return *res
-	}
-	c, res := t.open(ctx, r)
-	if res != nil {
-		return *res
-	}
-	s, res := t.tokenSignIn(ctx, c, r.ep.User, authflow.Request{Scopes: t.tokenScopes(r.ep), SkipSecondFactor: true})
+	r, c, s, res := t.tokenFreshSession(ctx, "")
 	if res != nil {
 		return *res
 	}
@@ -130,15 +122,7 @@ func (t *Target) checkTokenRevoked(ctx context.Context) assess.Result {
 // control) and the second refused: the call validity is single-use
 // (T/PCAC 0008-2020 5.3.2-2).
 func (t *Target) checkConsentOnceReused(ctx context.Context) assess.Result {
-	r, res := t.tokenUserRole()
-	if res != nil {
-		return *res
-	}
-	c, res := t.open(ctx, r)
-	if res != nil {
-		return *res
-	}
-	s, res := t.tokenSignIn(ctx, c, r.ep.User, authflow.Request{Scopes: t.tokenScopes(r.ep), Validity: oauth.ValidityOnce, SkipSecondFactor: true})
+	r, c, s, res := t.tokenFreshSession(ctx, oauth.ValidityOnce)
 	if res != nil {
 		return *res
 	}
@@ -321,6 +305,22 @@ type tokenSession struct {
 	flow   *authflow.Flow
 	tokens *authflow.Tokens
 	err    error
+}
+
+// tokenFreshSession opens the user-bound read's role and signs its user in
+// afresh with one factor, for the read's scopes and the given validity ("":
+// the bank's default): a session of the check's own, never the shared cache.
+func (t *Target) tokenFreshSession(ctx context.Context, validity oauth.Validity) (role, *call, *tokenSession, *assess.Result) {
+	r, res := t.tokenUserRole()
+	if res != nil {
+		return r, nil, nil, res
+	}
+	c, res := t.open(ctx, r)
+	if res != nil {
+		return r, nil, nil, res
+	}
+	s, res := t.tokenSignIn(ctx, c, r.ep.User, authflow.Request{Scopes: t.tokenScopes(r.ep), Validity: validity, SkipSecondFactor: true})
+	return r, c, s, res
 }
 
 // tokenSignIn signs user in afresh at the bank's pages for c's app, bypassing
