@@ -18,12 +18,8 @@ type loginView struct {
 
 // loginPage shows the sign-in form.
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.load(w, r, false)
+	s, ok := h.at(w, r, stagePassword, false)
 	if !ok {
-		return
-	}
-	if s.stage != stagePassword {
-		http.Redirect(w, r, next(s), http.StatusSeeOther)
 		return
 	}
 	h.renderLogin(w, s, http.StatusOK, "", nil)
@@ -45,12 +41,8 @@ func (h *Handler) renderLogin(w http.ResponseWriter, s *session, status int, cod
 // Unknown names, wrong passwords and locked users get the same answer
 // after the same work, so that no answer tells which names exist (3.3.2).
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.post(w, r, false)
+	s, ok := h.at(w, r, stagePassword, true)
 	if !ok {
-		return
-	}
-	if s.stage != stagePassword {
-		http.Redirect(w, r, next(s), http.StatusSeeOther)
 		return
 	}
 	username, password := r.PostForm.Get("username"), r.PostForm.Get("password")
@@ -171,12 +163,8 @@ func (h *Handler) rotateFailed(w http.ResponseWriter, r *http.Request, err error
 
 // totpPage shows the second-factor form.
 func (h *Handler) totpPage(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.load(w, r, false)
+	s, ok := h.at(w, r, stageTOTP, false)
 	if !ok {
-		return
-	}
-	if s.stage != stageTOTP {
-		http.Redirect(w, r, next(s), http.StatusSeeOther)
 		return
 	}
 	h.renderTOTP(w, s, http.StatusOK, "", nil)
@@ -190,12 +178,8 @@ func (h *Handler) renderTOTP(w http.ResponseWriter, s *session, status int, code
 // need (T/PCAC 0008-2020 3.2.2-2). A code is accepted once; failures count
 // towards the user's lockout like wrong passwords.
 func (h *Handler) totp(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.post(w, r, false)
+	s, ok := h.at(w, r, stageTOTP, true)
 	if !ok {
-		return
-	}
-	if s.stage != stageTOTP {
-		http.Redirect(w, r, next(s), http.StatusSeeOther)
 		return
 	}
 	ctx, now, ip := r.Context(), h.now(), clientIP(r)
@@ -262,4 +246,23 @@ func (h *Handler) totp(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) backToLogin(w http.ResponseWriter, r *http.Request, s *session, notice *msg) {
 	h.sessions.delete(s.key)
 	h.startSession(w, r, session{pending: s.pending, notice: notice})
+}
+
+// at loads the session of a sign-in step (and, for a form post, checks its
+// CSRF token); a session at another step is sent there. On refusal the
+// response is written.
+func (h *Handler) at(w http.ResponseWriter, r *http.Request, want stage, post bool) (*session, bool) {
+	load := h.load
+	if post {
+		load = h.post
+	}
+	s, ok := load(w, r, false)
+	if !ok {
+		return nil, false
+	}
+	if s.stage != want {
+		http.Redirect(w, r, next(s), http.StatusSeeOther)
+		return nil, false
+	}
+	return s, true
 }
