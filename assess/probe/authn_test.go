@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/bankguard/bankguard/assess"
-	"github.com/bankguard/bankguard/assess/catalog"
 	"github.com/bankguard/bankguard/assess/probe"
 	"github.com/bankguard/bankguard/httpsig"
 	"github.com/bankguard/bankguard/profile"
@@ -21,38 +20,6 @@ func authnIDs() []string {
 		}
 	}
 	return ids
-}
-
-func TestAuthnChecksNameDynamicItems(t *testing.T) {
-	cat, err := catalog.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, err := probe.NewTarget(startDemo(t).Profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := 0
-	for _, c := range probe.Checks(target) {
-		if !slices.Contains(authnIDs(), c.ID) {
-			continue
-		}
-		found++
-		if len(c.Items) == 0 || c.Title == "" {
-			t.Errorf("%s has no items or no title", c.ID)
-		}
-		for _, id := range c.Items {
-			it, ok := cat.Item(id)
-			if !ok {
-				t.Errorf("%s names item %s, which the catalog does not have", c.ID, id)
-			} else if !it.Has(catalog.Kind("dynamic")) {
-				t.Errorf("%s names item %s, which has no dynamic kind", c.ID, id)
-			}
-		}
-	}
-	if found != len(authnIDs()) {
-		t.Errorf("found %d of the %d authentication checks", found, len(authnIDs()))
-	}
 }
 
 // TestAuthnNotTested: a profile that lacks what a check needs gives

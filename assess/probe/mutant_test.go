@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bankguard/bankguard/assess"
+	"github.com/bankguard/bankguard/assess/catalog"
 	"github.com/bankguard/bankguard/assess/internal/weak"
 	"github.com/bankguard/bankguard/assess/probe"
 	"github.com/bankguard/bankguard/profile"
@@ -160,5 +161,28 @@ func TestMutantsFail(t *testing.T) {
 				t.Errorf("%s with %s: %s (%s), want %s", m.check, m.name, r.Verdict, r.Reason, want)
 			}
 		})
+	}
+}
+
+// TestEveryCheckNamesDynamicItems: a check gives evidence only for items
+// of the catalog that network probes can decide.
+func TestEveryCheckNamesDynamicItems(t *testing.T) {
+	cat, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := probe.NewTarget(startDemo(t).Profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range probe.Checks(target) {
+		if len(c.Items) == 0 || c.Title == "" {
+			t.Errorf("%s has no items or no title", c.ID)
+		}
+		for _, id := range c.Items {
+			if it, ok := cat.Item(id); !ok || !it.Has(catalog.KindDynamic) {
+				t.Errorf("%s names item %s, which the catalog lacks or which has no dynamic kind", c.ID, id)
+			}
+		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/bankguard/bankguard/assess"
-	"github.com/bankguard/bankguard/assess/catalog"
 	"github.com/bankguard/bankguard/assess/internal/weak"
 	"github.com/bankguard/bankguard/assess/probe"
 	"github.com/bankguard/bankguard/profile"
@@ -62,57 +61,9 @@ func tokenIDs() []string {
 	return ids
 }
 
-// tokenWired skips a test until tokenChecks is among probe.Checks' groups
-// and tokenMutants in mutants() (both in shared files).
-func tokenWired(t *testing.T) {
-	t.Helper()
-	target, err := probe.NewTarget(startDemo(t).Profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checks := probe.Checks(target)
-	if !slices.ContainsFunc(checks, func(c assess.Check) bool { return c.ID == tokenIDs()[0] }) {
-		t.Skip("tokenChecks is not in probe.Checks yet")
-	}
-	if !slices.ContainsFunc(mutants(), func(m mutant) bool { return m.check == tokenIDs()[0] }) {
-		t.Error("tokenChecks is in probe.Checks but tokenMutants is not in mutants()")
-	}
-}
-
-func TestTokenChecksNameDynamicItems(t *testing.T) {
-	tokenWired(t)
-	cat, err := catalog.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, err := probe.NewTarget(startDemo(t).Profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := 0
-	for _, c := range probe.Checks(target) {
-		if !slices.Contains(tokenIDs(), c.ID) {
-			continue
-		}
-		found++
-		if len(c.Items) == 0 || c.Title == "" {
-			t.Errorf("%s has no items or no title", c.ID)
-		}
-		for _, id := range c.Items {
-			if it, ok := cat.Item(id); !ok || !it.Has(catalog.KindDynamic) {
-				t.Errorf("%s names item %s, which the catalog lacks or which has no dynamic kind", c.ID, id)
-			}
-		}
-	}
-	if found != len(tokenIDs()) {
-		t.Errorf("found %d of the %d token checks", found, len(tokenIDs()))
-	}
-}
-
 // TestTokenNotTested: a profile that lacks what a check needs gives
 // not_tested naming the missing field, never pass.
 func TestTokenNotTested(t *testing.T) {
-	tokenWired(t)
 	d := startDemo(t)
 	read := []string{"token.missing", "token.revoked", "token.other-app", "consent.once-reused"}
 	tests := []struct {
@@ -160,7 +111,6 @@ func TestTokenNotTested(t *testing.T) {
 // TestTokenGoodRequestRefused: when the call with a good token is refused,
 // the refusal of a bad one proves nothing: not_tested citing the control.
 func TestTokenGoodRequestRefused(t *testing.T) {
-	tokenWired(t)
 	p, err := startDemo(t).LoadProfile()
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +131,6 @@ func TestTokenGoodRequestRefused(t *testing.T) {
 // reason or evidence holds a password, TOTP secret, access token or bearer
 // credential.
 func TestTokenEvidenceHidesSecrets(t *testing.T) {
-	tokenWired(t)
 	d := startDemo(t)
 	results := runChecks(t, d.Profile, tokenIDs()...)
 	secrets := tokenSecrets(t, d.Profile)

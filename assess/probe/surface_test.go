@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/bankguard/bankguard/assess"
-	"github.com/bankguard/bankguard/assess/catalog"
 	"github.com/bankguard/bankguard/profile"
 )
 
@@ -37,20 +36,6 @@ func surfaceProfile(t *testing.T, endpoints string) *Target {
 		t.Fatal(err)
 	}
 	return target
-}
-
-func TestSurfaceItemsAreDynamic(t *testing.T) {
-	c, err := catalog.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ch := range surfaceChecks(surfaceProfile(t, `{}`)) {
-		for _, id := range ch.Items {
-			if it, ok := c.Item(id); !ok || !it.Has(catalog.KindDynamic) {
-				t.Errorf("%s names %s, which is not a dynamic item of the catalog", ch.ID, id)
-			}
-		}
-	}
 }
 
 func TestSurfaceNotTestedWithoutEndpoints(t *testing.T) {
